@@ -1,0 +1,129 @@
+"""What both provider clients share: settings, the session pool and the lifecycle.
+
+Settings come from the argument, else the environment (``AIOMSG_*``), else a
+default; a missing credential is an error naming both ways to give it.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Final, TypeVar
+
+import aiohttp
+from yarl import URL
+
+from ._core import CallStats, Requester, RequestEvent
+from ._errors import ConfigurationError
+from ._limits import LimiterRegistry
+from ._retry import DEFAULT_RETRY_POLICY, RetryBudget, RetryPolicy
+from ._transport import (
+    Host,
+    Timeout,
+    Transport,
+    check_base_url,
+)
+from ._version import __version__
+
+__all__ = ["BaseClient", "resolve_base_url", "resolve_secret"]
+
+USER_AGENT: Final = f"aiomsg/{__version__}"
+_C = TypeVar("_C", bound="BaseClient")
+
+
+def resolve_secret(value: str | None, *, arg: str, env: str, what: str) -> str:
+    """The credential from the argument, else the environment; never echoed back."""
+    source = f"{arg}="
+    if value is None:
+        value = os.environ.get(env)
+        source = f"${env}"
+    if value is None:
+        raise ConfigurationError(f"No {what} given: pass {arg}=... or set {env}")
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{source} must be a string")
+    if not value:
+        raise ConfigurationError(f"{source} is empty; give the {what} itself")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ConfigurationError(
+            f"{source} contains whitespace or control characters; check how the {what} "
+            "was copied (the value is not shown)"
+        )
+    return value
+
+
+def resolve_base_url(value: str | None, *, arg: str, env: str, default: str) -> URL:
+    if value is None:
+        value = os.environ.get(env) or None
+        arg = f"${env}" if value is not None else arg
+    return check_base_url(default if value is None else value, arg)
+
+
+class BaseClient:
+    """Lifecycle and plumbing of a provider client. Use ``async with`` or ``aclose()``."""
+
+    def __init__(
+        self,
+        *,
+        timeout: Timeout | float | None,
+        retry: RetryPolicy | None,
+        retry_budget: RetryBudget | None,
+        ssl_context: ssl.SSLContext | None,
+        min_tls_version: ssl.TLSVersion,
+        session: aiohttp.ClientSession | None,
+        connector_limit: int,
+        max_response_size: int,
+        on_request: Callable[[RequestEvent], None] | None,
+        trace_configs: Sequence[aiohttp.TraceConfig],
+    ) -> None:
+        if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
+            raise ConfigurationError("ssl must be an ssl.SSLContext")
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise ConfigurationError("session must be an aiohttp.ClientSession")
+        self._transport = Transport(
+            timeout=Timeout.coerce(timeout),
+            ssl_context=ssl_context,
+            min_tls_version=min_tls_version,
+            session=session,
+            connector_limit=connector_limit,
+            max_response_size=max_response_size,
+            trace_configs=trace_configs,
+        )
+        self.retry_policy = retry or DEFAULT_RETRY_POLICY
+        self.retry_budget = retry_budget if retry_budget is not None else RetryBudget()
+        self.stats = CallStats()
+        self._limiters = LimiterRegistry()
+        self._on_request = on_request
+
+    def _requester(self, base_url: URL, headers: Mapping[str, str]) -> Requester:
+        return Requester(
+            self._transport,
+            Host(base_url, {"User-Agent": USER_AGENT, "Accept": "application/json", **headers}),
+            policy=self.retry_policy,
+            budget=self.retry_budget,
+            limiters=self._limiters,
+            stats=self.stats,
+            on_request=self._on_request,
+        )
+
+    @property
+    def closed(self) -> bool:
+        return self._transport.closed
+
+    async def aclose(self) -> None:
+        """Close the client's session (not a session the caller passed in). Idempotent."""
+        await self._transport.aclose()
+
+    async def __aenter__(self: _C) -> _C:
+        if self.closed:
+            raise RuntimeError("this client is closed; create a new one")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,50 @@
+"""JSON encoding and decoding, with encoders and decoders built once and reused."""
+
+from __future__ import annotations
+
+from typing import Any, Final, TypeVar
+
+import msgspec
+
+from ._errors import APIResponseError, ValidationError
+
+__all__ = ["decode", "decoder_for", "encode"]
+
+T = TypeVar("T")
+
+_ENCODER: Final = msgspec.json.Encoder()
+_DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
+
+
+def encode(body: object, field: str = "body") -> bytes:
+    """Encode a request body; text that is not valid Unicode is a ``ValidationError``."""
+    try:
+        return _ENCODER.encode(body)
+    except UnicodeEncodeError:
+        raise ValidationError(
+            field,
+            "contains a character that cannot be encoded (a lone surrogate)",
+            "valid Unicode text",
+        ) from None
+
+
+def decoder_for(tp: type[T]) -> msgspec.json.Decoder[T]:
+    """The shared decoder for ``tp`` (built on first use)."""
+    dec = _DECODERS.get(tp)
+    if dec is None:
+        dec = _DECODERS[tp] = msgspec.json.Decoder(tp)
+    return dec
+
+
+def decode(tp: type[T], body: bytes, *, method: str, url: str, status: int) -> T:
+    """Decode a success body; a body that does not fit ``tp`` is an ``APIResponseError``."""
+    try:
+        return decoder_for(tp).decode(body)
+    except msgspec.DecodeError as exc:
+        what = "empty body" if not body else str(exc)
+        raise APIResponseError(
+            f"Could not decode the {tp.__name__} answer: {what}",
+            method=method,
+            url=url,
+            status_code=status,
+        ) from None

@@ -1,0 +1,253 @@
+"""One call, start to finish: limiter, attempt, error mapping, retry decision, wait.
+
+Provider modules describe a call (its ``Route``, path segments, encoded body and
+limiter scope); this module runs it through the shared limiter and the transport,
+turns error answers into exceptions (through ``error_from_response``, the only
+place that does) and decides with ``_retry`` whether and when to try again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Final, TypeVar
+
+import anyio
+
+from ._codec import decode
+from ._errors import APIError, APITimeoutError, RateLimitError, error_from_response
+from ._limits import LimiterRegistry, RateLimit, Sleep
+from ._retry import CallKind, RetryBudget, RetryPolicy, backoff_delay, is_retryable
+from ._retry import parse_retry_after as _parse_retry_after
+from ._transport import Host, RawResponse, Transport
+from ._validation import quote_segment
+
+__all__ = ["CallStats", "RequestEvent", "Requester", "Route"]
+
+T = TypeVar("T")
+logger: Final = logging.getLogger("aiomsg")
+_JSON: Final = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """An endpoint: method, path template with ``{name}`` segments, and retry kind."""
+
+    method: str
+    template: str
+    kind: CallKind
+
+    def path(self, **segments: str) -> str:
+        """The path with every segment percent-encoded (nothing left safe)."""
+        return self.template.format_map({k: quote_segment(v) for k, v in segments.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class RequestEvent:
+    """One attempt, as passed to a client's ``on_request`` hook.
+
+    ``url`` has no credentials in it. ``status`` is None when no answer arrived (then
+    ``error`` names the failure). ``wait`` is how long the client will sleep before
+    the next attempt (0 when it will not retry). ``queued`` is the time spent
+    waiting for the shared rate/concurrency limiter before the attempt.
+    """
+
+    method: str
+    url: str
+    attempt: int
+    status: int | None
+    error: str | None
+    elapsed: float
+    queued: float
+    will_retry: bool
+    wait: float
+
+
+class CallStats:
+    """Counters of a client's traffic, cheap enough to keep always on."""
+
+    __slots__ = ("rate_limited", "requests", "retries", "waited")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.retries = 0
+        self.rate_limited = 0
+        self.waited = 0.0
+
+    def __repr__(self) -> str:
+        return (
+            f"CallStats(requests={self.requests}, retries={self.retries}, "
+            f"rate_limited={self.rate_limited}, waited={self.waited:.3f})"
+        )
+
+
+class Requester:
+    """Runs calls for one client (one transport, one policy, one budget)."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        host: Host,
+        *,
+        policy: RetryPolicy,
+        budget: RetryBudget,
+        limiters: LimiterRegistry,
+        stats: CallStats,
+        on_request: Callable[[RequestEvent], None] | None = None,
+        sleep: Sleep = anyio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] | None = None,
+    ) -> None:
+        self.transport = transport
+        self.host = host
+        self.policy = policy
+        self.budget = budget
+        self.limiters = limiters
+        self.stats = stats
+        self._on_request = on_request
+        self._sleep = sleep
+        self._clock = clock
+        self._rand = rand
+
+    async def call(
+        self,
+        route: Route,
+        path: str,
+        body: bytes | None,
+        *,
+        scope: Hashable,
+        limit: RateLimit,
+        policy: RetryPolicy | None = None,
+    ) -> RawResponse:
+        """Send until success or a final failure; returns the 2xx answer."""
+        policy = policy or self.policy
+        method = route.method
+        host = self.host
+        url = host.url(path)
+        shown = host.shown(path)
+        headers = host.headers if body is None else {**host.headers, **_JSON}
+        limiter = self.limiters.get(scope, limit)
+        clock = self._clock
+        started = clock()
+        deadline = None if policy.deadline is None else started + policy.deadline
+        attempt = 0
+        while True:
+            attempt += 1
+            error: APIError
+            status: int | None = None
+            async with limiter.slot() as queued:
+                t0 = clock()
+                self.stats.requests += 1
+                try:
+                    if deadline is None:
+                        resp = await self.transport.send(method, url, headers, body, shown)
+                    else:
+                        with anyio.fail_after(max(0.0, deadline - t0)):
+                            resp = await self.transport.send(method, url, headers, body, shown)
+                except APIError as exc:
+                    error = exc
+                except TimeoutError:
+                    error = APITimeoutError(
+                        "The call's deadline passed during the attempt", method=method, url=shown
+                    )
+                else:
+                    status = resp.status
+                    if 200 <= status < 300:
+                        limiter.on_success()
+                        self.budget.refill()
+                        self._report(method, shown, attempt, status, None, clock() - t0, queued)
+                        return resp
+                    retry_after = _parse_retry_after(resp.headers.get("Retry-After"))
+                    error = error_from_response(
+                        status, resp.body, method=method, url=shown, retry_after=retry_after
+                    )
+                    if status == 429:
+                        self.stats.rate_limited += 1
+                        limiter.on_rate_limited(retry_after)
+            elapsed = clock() - t0
+            wait = self._next_wait(error, route.kind, policy, attempt, deadline)
+            self._report(method, shown, attempt, status, error, elapsed, queued, wait)
+            if wait is None:
+                raise error
+            self.stats.retries += 1
+            self.stats.waited += wait
+            await self._sleep(wait)
+
+    async def call_decoded(
+        self,
+        route: Route,
+        path: str,
+        body: bytes | None,
+        tp: type[T],
+        *,
+        scope: Hashable,
+        limit: RateLimit,
+    ) -> T:
+        """``call``, then decode the success body as ``tp``."""
+        resp = await self.call(route, path, body, scope=scope, limit=limit)
+        return decode(tp, resp.body, method=route.method, url=self.host.shown(path),
+                      status=resp.status)  # fmt: skip
+
+    def _next_wait(
+        self,
+        error: APIError,
+        kind: CallKind,
+        policy: RetryPolicy,
+        attempt: int,
+        deadline: float | None,
+    ) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up now."""
+        if not is_retryable(error, kind) or attempt >= policy.max_attempts:
+            return None
+        delay = (
+            backoff_delay(policy, attempt)
+            if self._rand is None
+            else backoff_delay(policy, attempt, self._rand)
+        )
+        remaining = None if deadline is None else deadline - self._clock()
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            hint = error.retry_after
+            if hint > policy.max_retry_after or (remaining is not None and hint >= remaining):
+                return None
+            delay = max(delay, hint)
+        if remaining is not None and delay >= remaining:
+            return None
+        if not self.budget.try_spend(error):
+            return None
+        return delay
+
+    def _report(
+        self,
+        method: str,
+        url: str,
+        attempt: int,
+        status: int | None,
+        error: APIError | None,
+        elapsed: float,
+        queued: float,
+        wait: float | None = None,
+    ) -> None:
+        will_retry = wait is not None
+        if logger.isEnabledFor(logging.DEBUG):
+            outcome = str(status) if status is not None else type(error).__name__
+            logger.debug(
+                "%s %s attempt %d -> %s in %.1f ms (queued %.1f ms)%s",
+                method, url, attempt, outcome, elapsed * 1000, queued * 1000,
+                f"; retrying in {wait:.3f} s" if will_retry else "",
+            )  # fmt: skip
+        if self._on_request is not None:
+            self._on_request(
+                RequestEvent(
+                    method=method,
+                    url=url,
+                    attempt=attempt,
+                    status=status,
+                    error=None if error is None else f"{type(error).__name__}: {error.message}",
+                    elapsed=elapsed,
+                    queued=queued,
+                    will_retry=will_retry,
+                    wait=wait or 0.0,
+                )
+            )

@@ -1,0 +1,390 @@
+"""The exception tree of aiomsg.
+
+Every exception the library raises on purpose derives from ``AiomsgError``::
+
+    AiomsgError
+    ├── ConfigurationError            missing or unusable client settings (also ValueError)
+    ├── ValidationError               bad input, raised before any I/O (also ValueError)
+    └── APIError                      something went wrong talking to a provider
+        ├── APIConnectionError        the request did not complete (no HTTP answer)
+        │   ├── APITimeoutError       ... because a timeout fired
+        │   └── TLSHandshakeError     ... because TLS failed (never retried)
+        ├── APIResponseError          an answer arrived but could not be used
+        │                             (undecodable success body, body over the size cap)
+        ├── OutcomeUnknownError       a non-idempotent send may or may not have been
+        │                             taken; carries the clientMessageIds to reconcile
+        └── APIStatusError            the provider answered with a non-success status
+            ├── BadRequestError            400
+            ├── AuthenticationError        401
+            ├── PermissionDeniedError      403
+            ├── NotFoundError              404
+            ├── ConflictError              409
+            ├── GoneError                  410
+            ├── UnprocessableEntityError   422
+            ├── TLSVersionError            426 (provider code 1014)
+            ├── RateLimitError             429 (``retry_after``)
+            └── InternalServerError        5xx
+
+Messages never contain API keys, Basic tokens or full MSISDNs: the URL kept on an
+error is the redacted one and body excerpts pass through ``redact_text``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import ClassVar, Final
+
+import msgspec
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AiomsgError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "GoneError",
+    "InternalServerError",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "TLSHandshakeError",
+    "TLSVersionError",
+    "UnprocessableEntityError",
+    "ValidationError",
+    "error_from_response",
+    "redact_text",
+]
+
+#: Longest excerpt of a response body kept on an error.
+EXCERPT_LIMIT: Final = 200
+
+# Runs of 7+ digits (optionally after "+") look like phone numbers: keep the last 4.
+_MSISDN_RE: Final = re.compile(r"\+?\d{3,}(\d{4})\b")
+_BEARER_RE: Final = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]+")
+
+
+def redact_text(text: str) -> str:
+    """Mask phone-number-like digit runs and credentials in free text."""
+    text = _BEARER_RE.sub(lambda m: f"{m.group(1)} ***", text)
+    return _MSISDN_RE.sub(lambda m: "***" + m.group(1), text)
+
+
+class AiomsgError(Exception):
+    """Root of every exception aiomsg raises on purpose."""
+
+
+class ConfigurationError(AiomsgError, ValueError):
+    """A client setting is missing or unusable (credentials, base URL, region)."""
+
+
+class ValidationError(AiomsgError, ValueError):
+    """Input broke a documented rule; raised before anything is sent.
+
+    ``field`` names the offending input (``messages[3].user.msisdn``), ``problem``
+    says what is wrong with the value and ``rule`` states the rule it breaks.
+    """
+
+    def __init__(self, field: str, problem: str, rule: str) -> None:
+        self.field = field
+        self.problem = problem
+        self.rule = rule
+        super().__init__(f"{field}: {problem} (rule: {rule})")
+
+    def with_prefix(self, prefix: str) -> ValidationError:
+        """The same error for a field nested under ``prefix``."""
+        field = f"{prefix}.{self.field}" if not self.field.startswith("[") else prefix + self.field
+        return ValidationError(field, self.problem, self.rule)
+
+
+class APIError(AiomsgError):
+    """A request to a provider failed. ``method`` and ``url`` (redacted) say which."""
+
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        self.method = method
+        self.url = url
+        self.message = message
+        where = f" ({method} {url})" if method else ""
+        super().__init__(f"{message}{where}")
+
+
+class APIConnectionError(APIError):
+    """No HTTP answer: the connection failed, was reset, or the body was cut short.
+
+    ``request_sent`` is False only when the request provably never left this process
+    (the connection could not be opened), which makes even a POST safe to repeat.
+    """
+
+    def __init__(
+        self,
+        message: str = "Connection error",
+        *,
+        method: str = "",
+        url: str = "",
+        request_sent: bool = True,
+    ) -> None:
+        self.request_sent = request_sent
+        super().__init__(message, method=method, url=url)
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, read or total timeout fired before the answer was complete."""
+
+    def __init__(
+        self,
+        message: str = "Request timed out",
+        *,
+        method: str = "",
+        url: str = "",
+        request_sent: bool = True,
+    ) -> None:
+        super().__init__(message, method=method, url=url, request_sent=request_sent)
+
+
+class TLSHandshakeError(APIConnectionError):
+    """The TLS handshake or certificate check failed. Never retried: it will not heal.
+
+    Toward 8x8 this often means the peer does not offer TLS 1.3 (the client's default
+    minimum) or the certificate is not trusted (pass ``ssl=`` a context with your CA).
+    """
+
+
+class APIResponseError(APIError):
+    """An answer arrived but cannot be used (bad success body, body over the size cap)."""
+
+    def __init__(
+        self, message: str, *, method: str = "", url: str = "", status_code: int = 0
+    ) -> None:
+        self.status_code = status_code
+        super().__init__(message, method=method, url=url)
+
+
+class OutcomeUnknownError(APIError):
+    """A LINE send failed after its body may have reached 8x8: it was not repeated.
+
+    8x8 documents no de-duplication, so a repeat could deliver twice. Look the
+    messages up by ``client_message_ids`` (in request order) to learn their fate.
+    ``__cause__`` is the underlying failure.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        client_message_ids: Sequence[str],
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        self.client_message_ids: tuple[str, ...] = tuple(client_message_ids)
+        super().__init__(message, method=method, url=url)
+
+
+class APIStatusError(APIError):
+    """The provider answered with an error status.
+
+    Carries the provider's ``code``, ``message``, ``error_id`` and ``timestamp`` when
+    the body held them, and ``body_excerpt`` (short, redacted) when it did not.
+    """
+
+    status_code: int
+    default_message: ClassVar[str] = "API error"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status_code: int,
+        code: int | None = None,
+        error_id: str | None = None,
+        timestamp: str | None = None,
+        method: str = "",
+        url: str = "",
+        retry_after: float | None = None,
+        body_excerpt: str = "",
+    ) -> None:
+        self.status_code = status_code
+        self.code = code
+        self.error_id = error_id
+        self.timestamp = timestamp
+        self.retry_after = retry_after
+        self.body_excerpt = body_excerpt
+        text = message if message else self.default_message
+        parts = [f"HTTP {status_code}"]
+        if code is not None:
+            parts.append(f"code {code}")
+        detail = f"{text} [{', '.join(parts)}]"
+        if error_id:
+            detail += f" errorId={error_id}"
+        if body_excerpt and not message:
+            detail += f" body={body_excerpt!r}"
+        super().__init__(detail, method=method, url=url)
+        # ``message`` is the provider's own text (or our default), without decoration.
+        self.message = text
+
+
+class BadRequestError(APIStatusError):
+    """400: the provider refused the request as invalid."""
+
+    default_message = "Bad request"
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key or token was missing or wrong (provider code 1200)."""
+
+    default_message = "Request was not authenticated"
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: authenticated, but not allowed to do this."""
+
+    default_message = "Forbidden"
+
+
+class NotFoundError(APIStatusError):
+    """404: the message, batch or flow does not exist (provider code 1300)."""
+
+    default_message = "Not found"
+
+
+class ConflictError(APIStatusError):
+    """409: the resource is in a state that forbids this (a published WhatsApp Flow)."""
+
+    default_message = "Conflict"
+
+
+class GoneError(APIStatusError):
+    """410: the resource or API version is permanently gone."""
+
+    default_message = "Gone"
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: well-formed but semantically invalid."""
+
+    default_message = "Unprocessable entity"
+
+
+class TLSVersionError(APIStatusError):
+    """426 / code 1014: the connection used a TLS version older than 8x8 accepts."""
+
+    default_message = (
+        "The provider requires TLS 1.3 or newer; keep the client's default SSL context "
+        "(minimum TLS 1.3) or pass ssl= a context with minimum_version=TLSv1_3"
+    )
+
+    def __init__(self, message: str | None = None, **kwargs: object) -> None:
+        hint = self.default_message
+        text = f"{message} — {hint}" if message else hint
+        super().__init__(text, **kwargs)  # type: ignore[arg-type]
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests. ``retry_after`` is the provider's hint in seconds, if any."""
+
+    default_message = "Too many requests"
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the provider failed (code 2000 for 8x8's own internal errors)."""
+
+    default_message = "Internal server error"
+
+
+STATUS_ERRORS: Final[dict[int, type[APIStatusError]]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    410: GoneError,
+    422: UnprocessableEntityError,
+    426: TLSVersionError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status: int, code: int | None) -> type[APIStatusError]:
+    """The exception class for an HTTP status (and 8x8 code 1014 whatever the status)."""
+    if code == 1014:
+        return TLSVersionError
+    cls = STATUS_ERRORS.get(status)
+    if cls is not None:
+        return cls
+    if status >= 500:
+        return InternalServerError
+    return APIStatusError
+
+
+class _ErrorBody(msgspec.Struct, rename="camel"):
+    """8x8's error shape; every field optional so odd bodies still decode."""
+
+    code: int | str | None = None
+    message: str | None = None
+    error_id: str | None = None
+    timestamp: str | None = None
+
+
+_ERROR_BODY_DECODER: Final = msgspec.json.Decoder(_ErrorBody)
+
+
+def _excerpt(body: bytes) -> str:
+    text = body[: EXCERPT_LIMIT * 2].decode("utf-8", "replace")
+    text = " ".join(text.split())
+    if len(text) > EXCERPT_LIMIT:
+        text = text[: EXCERPT_LIMIT - 3] + "..."
+    return redact_text(text)
+
+
+def error_from_response(
+    status: int,
+    body: bytes,
+    *,
+    method: str,
+    url: str,
+    retry_after: float | None = None,
+) -> APIStatusError:
+    """The one place that turns an error answer into an exception.
+
+    A JSON body in 8x8's shape fills ``code``, ``message``, ``error_id`` and
+    ``timestamp``; anything else (empty, HTML, truncated, another JSON shape) still
+    gives the status's class, with a short redacted excerpt of the body.
+    """
+    parsed: _ErrorBody | None = None
+    if body:
+        try:
+            parsed = _ERROR_BODY_DECODER.decode(body)
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            parsed = None
+    code: int | None = None
+    message = error_id = timestamp = None
+    excerpt = ""
+    if parsed is not None:
+        raw_code = parsed.code
+        if isinstance(raw_code, int):
+            code = raw_code
+        elif isinstance(raw_code, str) and raw_code.strip().isdigit():
+            code = int(raw_code)
+        message = redact_text(parsed.message) if parsed.message else None
+        error_id, timestamp = parsed.error_id, parsed.timestamp
+    if message is None and body:
+        excerpt = _excerpt(body)
+    if 300 <= status < 400:
+        message = message or f"Unexpected redirect (HTTP {status}); redirects are not followed"
+    cls = status_error_class(status, code)
+    return cls(
+        message,
+        status_code=status,
+        code=code,
+        error_id=error_id,
+        timestamp=timestamp,
+        method=method,
+        url=url,
+        retry_after=retry_after,
+        body_excerpt=excerpt,
+    )

@@ -1,0 +1,177 @@
+"""What is retried, when, and how long to wait.
+
+Two kinds of call exist. Idempotent ones (every DELETE cancel, the flow delete and
+the Revicom stop, which only moves messages toward "stopped") are repeated after
+connection errors, timeouts, 429 and 502/503/504. A LINE send is a POST that 8x8
+does not de-duplicate, so it is repeated only when the request provably never
+reached the server: the connection could not be opened, or the answer was 429.
+
+Waits use exponential backoff with full jitter; ``Retry-After`` sets the minimum.
+A client-wide ``RetryBudget`` (after botocore's retry quota) stops an outage from
+turning into a retry storm: retries spend tokens, successes earn them back.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import enum
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    ConfigurationError,
+    TLSHandshakeError,
+)
+
+__all__ = [
+    "DEFAULT_RETRY_POLICY",
+    "CallKind",
+    "RetryBudget",
+    "RetryPolicy",
+    "backoff_delay",
+    "is_retryable",
+    "parse_retry_after",
+]
+
+RETRYABLE_STATUSES: Final = frozenset({429, 502, 503, 504})
+#: Longest Retry-After we take seriously at all; larger values are treated as garbage.
+_RETRY_AFTER_SANITY_LIMIT: Final = 24 * 3600.0
+
+
+class CallKind(enum.Enum):
+    """How safe a call is to repeat."""
+
+    IDEMPOTENT = "idempotent"
+    """Repeating it cannot do harm (cancels, deletes, Revicom stop)."""
+    SEND_ONCE = "send_once"
+    """Repeat only when the request provably never reached the server (LINE sends)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPolicy:
+    """When and how often a call is repeated.
+
+    ``max_attempts`` counts every attempt, the first included. ``deadline`` bounds a
+    whole call, waits included (``None``: only the attempts bound it). A
+    ``Retry-After`` longer than ``max_retry_after`` or than what is left of the
+    deadline raises ``RateLimitError`` at once instead of sleeping.
+    """
+
+    max_attempts: int = 3
+    backoff_base: float = 0.5
+    backoff_cap: float = 8.0
+    max_retry_after: float = 60.0
+    deadline: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ConfigurationError("RetryPolicy.max_attempts must be at least 1")
+        for name in ("backoff_base", "backoff_cap", "max_retry_after"):
+            value = getattr(self, name)
+            if not (value >= 0 and math.isfinite(value)):
+                raise ConfigurationError(f"RetryPolicy.{name} must be a finite number >= 0")
+        if self.deadline is not None and not self.deadline > 0:
+            raise ConfigurationError("RetryPolicy.deadline must be positive or None")
+
+
+DEFAULT_RETRY_POLICY: Final = RetryPolicy()
+
+
+def backoff_delay(
+    policy: RetryPolicy, retry_number: int, rand: Callable[[], float] = random.random
+) -> float:
+    """Full-jitter delay before retry ``retry_number`` (1 for the first retry)."""
+    ceiling = min(policy.backoff_cap, policy.backoff_base * 2.0 ** min(retry_number - 1, 62))
+    return ceiling * rand()
+
+
+def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value; None for absent or garbage.
+
+    Accepts delta-seconds (integer or decimal) and HTTP dates. Negative, NaN,
+    infinite and absurdly large values are garbage.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when is None or when.tzinfo is None:
+            return None
+        seconds = max(0.0, when.timestamp() - now())
+    if not math.isfinite(seconds) or seconds < 0 or seconds > _RETRY_AFTER_SANITY_LIMIT:
+        return None
+    return seconds
+
+
+def is_retryable(exc: APIError, kind: CallKind) -> bool:
+    """Whether a failed attempt of a call of ``kind`` may be repeated."""
+    if isinstance(exc, APIStatusError):
+        if kind is CallKind.SEND_ONCE:
+            return exc.status_code == 429
+        return exc.status_code in RETRYABLE_STATUSES
+    if isinstance(exc, TLSHandshakeError):
+        return False
+    if isinstance(exc, APIConnectionError):
+        if kind is CallKind.SEND_ONCE:
+            return not exc.request_sent
+        return True
+    return False
+
+
+class RetryBudget:
+    """A client-wide token bucket that every retry draws from (botocore's retry quota).
+
+    A retry costs ``retry_cost`` tokens (``timeout_cost`` after a timeout); every
+    successful call returns ``success_refill``. With the bucket empty, failures are
+    raised at once instead of retried, so an outage is not multiplied by retries.
+    """
+
+    def __init__(
+        self,
+        capacity: int = 500,
+        *,
+        retry_cost: int = 5,
+        timeout_cost: int = 10,
+        success_refill: int = 1,
+    ) -> None:
+        if capacity < 0 or retry_cost < 0 or timeout_cost < 0 or success_refill < 0:
+            raise ConfigurationError("RetryBudget values must be >= 0")
+        self.capacity = capacity
+        self.retry_cost = retry_cost
+        self.timeout_cost = timeout_cost
+        self.success_refill = success_refill
+        self._tokens = capacity
+
+    @property
+    def tokens(self) -> int:
+        return self._tokens
+
+    def try_spend(self, exc: APIError) -> bool:
+        """Take the cost of retrying after ``exc``; False when the budget cannot pay."""
+        cost = self.timeout_cost if isinstance(exc, APITimeoutError) else self.retry_cost
+        if cost > self._tokens:
+            return False
+        self._tokens -= cost
+        return True
+
+    def refill(self) -> None:
+        self._tokens = min(self.capacity, self._tokens + self.success_refill)
+
+    def __repr__(self) -> str:
+        return f"RetryBudget(tokens={self._tokens}, capacity={self.capacity})"

@@ -1,0 +1,298 @@
+"""The session pool: one aiohttp session per client, TLS, timeouts, capped reads.
+
+This is the only module that touches aiohttp's request API, and the one place that
+maps aiohttp's exceptions to ours. It knows nothing of providers: it sends a method,
+a path and bytes, and hands back the status, the headers it needs and the body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import aiohttp
+import anyio
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+from ._errors import (
+    APIConnectionError,
+    APIResponseError,
+    APITimeoutError,
+    ConfigurationError,
+    TLSHandshakeError,
+)
+
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_SIZE",
+    "Host",
+    "RawResponse",
+    "Timeout",
+    "Transport",
+    "check_base_url",
+]
+
+DEFAULT_MAX_RESPONSE_SIZE: Final = 64 * 1024 * 1024
+DEFAULT_CONNECTOR_LIMIT: Final = 100
+_CHUNK: Final = 256 * 1024
+_LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+@dataclass(frozen=True, slots=True)
+class Timeout:
+    """Per-attempt time limits in seconds (``None`` for no limit).
+
+    ``connect`` bounds opening the TCP/TLS connection, ``read`` bounds each wait for
+    data, ``total`` bounds one whole attempt. Time spent waiting for the client's own
+    rate and concurrency limiters is not counted.
+    """
+
+    connect: float | None = 10.0
+    read: float | None = 30.0
+    total: float | None = 60.0
+
+    def __post_init__(self) -> None:
+        for name in ("connect", "read", "total"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ConfigurationError(f"Timeout.{name} must be a positive number or None")
+
+    @classmethod
+    def coerce(cls, value: Timeout | float | None) -> Timeout:
+        if value is None:
+            return cls()
+        if isinstance(value, Timeout):
+            return value
+        return cls(total=float(value))
+
+
+@dataclass(frozen=True, slots=True)
+class RawResponse:
+    """What one attempt produced: never the live aiohttp response."""
+
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+
+
+def check_base_url(value: str, name: str) -> URL:
+    """A provider base URL: https (or http to loopback only), no credentials in it."""
+    try:
+        url = URL(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{name} is not a valid URL") from None
+    if url.user is not None or url.password is not None:
+        raise ConfigurationError(
+            f"{name} must not contain user:password@; credentials go in api_key/token"
+        )
+    if url.scheme not in ("https", "http") or not url.host:
+        raise ConfigurationError(f"{name} must be an absolute https:// URL")
+    if url.scheme == "http" and url.host not in _LOOPBACK_HOSTS:
+        raise ConfigurationError(
+            f"{name} uses http:// toward {url.host}; only https:// is allowed "
+            "except to a loopback address (127.0.0.1, ::1, localhost)"
+        )
+    if url.query_string or url.fragment:
+        raise ConfigurationError(f"{name} must not have a query or a fragment")
+    return url
+
+
+def make_ssl_context(minimum_version: ssl.TLSVersion) -> ssl.SSLContext:
+    """A verifying client context; slow (loads the CA store), so built once per client."""
+    ctx = ssl.create_default_context()
+    ctx.minimum_version = minimum_version
+    return ctx
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """One provider API: its base URL and the headers every request to it carries."""
+
+    base_url: URL
+    headers: Mapping[str, str]
+
+    def url(self, path: str) -> URL:
+        return self.base_url.with_path(self.base_url.raw_path.rstrip("/") + path, encoded=True)
+
+    def shown(self, path: str) -> str:
+        """The URL for logs and errors: no credentials, no query."""
+        base = self.base_url
+        return f"{base.scheme}://{base.host_port_subcomponent}{base.raw_path.rstrip('/')}{path}"
+
+    def __repr__(self) -> str:
+        return f"Host({str(self.base_url)!r})"
+
+
+class Transport:
+    """Owns (or borrows) the client's one aiohttp session; sends one attempt at a time."""
+
+    def __init__(
+        self,
+        *,
+        timeout: Timeout,
+        ssl_context: ssl.SSLContext | None,
+        min_tls_version: ssl.TLSVersion,
+        session: aiohttp.ClientSession | None,
+        connector_limit: int,
+        max_response_size: int,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
+    ) -> None:
+        if connector_limit < 1:
+            raise ConfigurationError("connector_limit must be at least 1")
+        if max_response_size < 1:
+            raise ConfigurationError("max_response_size must be at least 1 byte")
+        self._client_timeout = aiohttp.ClientTimeout(
+            total=timeout.total, sock_connect=timeout.connect, sock_read=timeout.read
+        )
+        self._ssl_context = ssl_context
+        self._min_tls = min_tls_version
+        self._session = session
+        self._owns_session = session is None
+        self._connector_limit = connector_limit
+        self._max_response_size = max_response_size
+        self._trace_configs = list(trace_configs)
+        # Never wait inside aiohttp's pool (that wait would count against the timeout):
+        # the limiter admits no more requests than the pool has connections.
+        self._pool_slots = anyio.CapacityLimiter(connector_limit)
+        self._closed = False
+        self._open_lock = anyio.Lock()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def open(self, https: bool = True) -> aiohttp.ClientSession:
+        """The session, created on first use inside the running event loop."""
+        if self._closed:
+            raise RuntimeError("this client is closed; create a new one")
+        if self._session is not None and (self._ssl_context is not None or not https):
+            return self._session
+        async with self._open_lock:
+            if self._ssl_context is None and https:
+                self._ssl_context = await anyio.to_thread.run_sync(make_ssl_context, self._min_tls)
+            if self._session is None:
+                ssl_arg: ssl.SSLContext | bool = self._ssl_context or True
+                connector = aiohttp.TCPConnector(
+                    limit=self._connector_limit, limit_per_host=0, ssl=ssl_arg
+                )
+                session = aiohttp.ClientSession(
+                    connector=connector,
+                    timeout=self._client_timeout,
+                    trace_configs=self._trace_configs or None,
+                    auto_decompress=True,
+                )
+                # aiohttp silently repeats an idempotent request once when a reused
+                # keep-alive connection turns out dead. We retry ourselves, so switch
+                # that off to make the configured attempt count the real one.
+                session._retry_connection = False
+                self._session = session
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the session if we created it; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            await session.close()
+
+    async def send(
+        self,
+        method: str,
+        url: URL,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        shown: str,
+    ) -> RawResponse:
+        """One attempt. ``url`` is fully built and encoded; ``shown`` is its safe form."""
+        https = url.scheme == "https"
+        session = await self.open(https)
+        async with self._pool_slots:
+            try:
+                async with session.request(
+                    method,
+                    url,
+                    data=body,
+                    headers=headers,
+                    allow_redirects=False,
+                    timeout=self._client_timeout,
+                    ssl=self._ssl_context if https and self._ssl_context else True,
+                ) as resp:
+                    data = await self._read_capped(resp, method, shown)
+                    return RawResponse(resp.status, resp.headers, data)
+            except aiohttp.ClientError as exc:
+                raise map_client_error(exc, method, shown) from exc
+            except asyncio.TimeoutError as exc:
+                raise APITimeoutError(
+                    "Request timed out (total per-attempt timeout)", method=method, url=shown
+                ) from exc
+
+    async def _read_capped(self, resp: aiohttp.ClientResponse, method: str, shown: str) -> bytes:
+        cap = self._max_response_size
+        length = resp.content_length
+        if length is not None and length > cap:
+            resp.close()  # drop the connection rather than drain a huge body
+            raise APIResponseError(
+                f"Response body of {length} bytes exceeds max_response_size ({cap} bytes)",
+                method=method,
+                url=shown,
+                status_code=resp.status,
+            )
+        if length is not None and "Content-Encoding" not in resp.headers:
+            return await resp.read()
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(_CHUNK):
+            size += len(chunk)
+            if size > cap:
+                resp.close()
+                raise APIResponseError(
+                    f"Response body exceeds max_response_size ({cap} bytes)",
+                    method=method,
+                    url=shown,
+                    status_code=resp.status,
+                )
+            parts.append(chunk)
+        return b"".join(parts)
+
+
+def map_client_error(exc: aiohttp.ClientError, method: str, url: str) -> APIConnectionError:
+    """aiohttp's exception → ours; ``request_sent`` is False only when provably unsent."""
+    if isinstance(
+        exc,
+        aiohttp.ClientConnectorCertificateError
+        | aiohttp.ClientConnectorSSLError
+        | aiohttp.ClientSSLError,
+    ):
+        return TLSHandshakeError(
+            f"TLS handshake failed ({type(exc).__name__}): the server may not offer the "
+            "minimum TLS version (1.3 toward 8x8 by default) or its certificate is not "
+            "trusted (pass ssl= a context that trusts its CA)",
+            method=method,
+            url=url,
+            request_sent=False,
+        )
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return APITimeoutError(
+            "Timed out opening the connection", method=method, url=url, request_sent=False
+        )
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        return APITimeoutError("Timed out waiting for the answer", method=method, url=url)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return APIConnectionError(
+            f"Could not connect: {exc.os_error.strerror or type(exc.os_error).__name__}",
+            method=method,
+            url=url,
+            request_sent=False,
+        )
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return APIConnectionError("Server closed the connection", method=method, url=url)
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return APIConnectionError("Response body was cut short", method=method, url=url)
+    if isinstance(exc, aiohttp.InvalidURL):
+        return APIConnectionError("Invalid request URL", method=method, url=url)
+    return APIConnectionError(f"Connection error: {type(exc).__name__}", method=method, url=url)

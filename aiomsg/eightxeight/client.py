@@ -1,0 +1,92 @@
+"""The 8x8 client: one session pool for the Chat Apps and SMS APIs of one region."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Callable, Sequence
+from typing import Final, Literal
+
+import aiohttp
+
+from .._client import BaseClient, resolve_base_url, resolve_secret
+from .._core import RequestEvent
+from .._errors import ConfigurationError
+from .._limits import DEFAULT_8X8_RATE_LIMIT, DEFAULT_FLOWS_RATE_LIMIT, RateLimit
+from .._retry import RetryBudget, RetryPolicy
+from .._transport import DEFAULT_CONNECTOR_LIMIT, DEFAULT_MAX_RESPONSE_SIZE, Timeout
+from .chatapps import ChatApps
+from .sms import Sms
+
+__all__ = ["REGIONS", "EightByEight", "Region"]
+
+Region = Literal["ap", "us", "eu", "id"]
+
+#: Hosts per region, from the ``servers`` lists of 8x8's OpenAPI specs.
+REGIONS: Final[dict[str, tuple[str, str]]] = {
+    "ap": ("https://chatapps.8x8.com", "https://sms.8x8.com"),
+    "us": ("https://chatapps.us.8x8.com", "https://sms.us.8x8.com"),
+    "eu": ("https://chatapps.8x8.uk", "https://sms.8x8.uk"),
+    "id": ("https://chatapps.8x8.id", "https://sms.8x8.id"),
+}
+
+
+class EightByEight(BaseClient):
+    """Client for 8x8 CPaaS: ``client.chatapps`` and ``client.sms``.
+
+    ``api_key`` (else ``$AIOMSG_8X8_API_KEY``) is sent as a Bearer token. ``region``
+    picks the hosts; ``chatapps_url`` / ``sms_url`` (else ``$AIOMSG_8X8_CHATAPPS_URL``
+    / ``$AIOMSG_8X8_SMS_URL``) override them. TLS 1.3 is the minimum by default, as
+    8x8 requires; ``ssl`` takes your own ``ssl.SSLContext`` (a private CA, say).
+    ``session`` is a caller-owned ``aiohttp.ClientSession`` that is used, never closed.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        region: Region | str = "ap",
+        chatapps_url: str | None = None,
+        sms_url: str | None = None,
+        timeout: Timeout | float | None = None,
+        retry: RetryPolicy | None = None,
+        retry_budget: RetryBudget | None = None,
+        ssl: ssl.SSLContext | None = None,
+        min_tls_version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_3,
+        session: aiohttp.ClientSession | None = None,
+        rate_limit: RateLimit = DEFAULT_8X8_RATE_LIMIT,
+        flows_rate_limit: RateLimit = DEFAULT_FLOWS_RATE_LIMIT,
+        connector_limit: int = DEFAULT_CONNECTOR_LIMIT,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        on_request: Callable[[RequestEvent], None] | None = None,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
+    ) -> None:
+        key = resolve_secret(api_key, arg="api_key", env="AIOMSG_8X8_API_KEY", what="8x8 API key")
+        if region not in REGIONS:
+            raise ConfigurationError(
+                f"region must be one of {', '.join(REGIONS)} (got {str(region)[:10]!r})"
+            )
+        default_chatapps, default_sms = REGIONS[region]
+        chatapps_base = resolve_base_url(
+            chatapps_url, arg="chatapps_url", env="AIOMSG_8X8_CHATAPPS_URL",
+            default=default_chatapps,
+        )  # fmt: skip
+        sms_base = resolve_base_url(
+            sms_url, arg="sms_url", env="AIOMSG_8X8_SMS_URL", default=default_sms
+        )
+        super().__init__(
+            timeout=timeout, retry=retry, retry_budget=retry_budget, ssl_context=ssl,
+            min_tls_version=min_tls_version, session=session, connector_limit=connector_limit,
+            max_response_size=max_response_size, on_request=on_request,
+            trace_configs=trace_configs,
+        )  # fmt: skip
+        auth = {"Authorization": f"Bearer {key}"}
+        self.region = region
+        self.chatapps = ChatApps(
+            self._requester(chatapps_base, auth),
+            rate_limit=rate_limit,
+            flows_rate_limit=flows_rate_limit,
+        )
+        self.sms = Sms(self._requester(sms_base, auth), rate_limit=rate_limit)
+
+    def __repr__(self) -> str:
+        return f"EightByEight(region={self.region!r}, chatapps={self.chatapps!r}, sms={self.sms!r})"

@@ -1,0 +1,331 @@
+"""8x8 request and response bodies as msgspec Structs.
+
+Requests validate themselves when built (or converted from a camelCase mapping), so
+an invalid message never exists long enough to be sent. Optional request fields
+default to ``UNSET`` and stay off the wire. Responses ignore unknown fields, keep
+unknown ``state`` values as plain strings and keep ids and timestamps as ``str``:
+decoding every uuid into ``uuid.UUID`` would more than double the cost of a bulk
+answer and make every result tracked by the garbage collector.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Mapping
+from typing import Final, Literal, get_args
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from .._errors import ValidationError
+from .._validation import (
+    check_count,
+    check_country,
+    check_msisdn,
+    check_one_of,
+    check_text,
+    check_url,
+)
+
+__all__ = [
+    "ENCODINGS",
+    "ICONS",
+    "MAX_LINE_BATCH",
+    "CancelResult",
+    "LineAction",
+    "LineContent",
+    "LineEmphasis",
+    "LineListItem",
+    "LineMessageResult",
+    "LineNotification",
+    "LineNotificationBatch",
+    "LineNotificationBatchResult",
+    "LineUser",
+    "MessageState",
+    "MessageStatus",
+    "SmsFallback",
+    "UserInfo",
+    "as_line_notification",
+    "parse_timestamp",
+]
+
+#: 8x8 accepts at most 1,000 LINE Notification messages per batch request (the API
+#: page's prose; the schema's ``maxItems: 10000`` is not what the service enforces).
+MAX_LINE_BATCH: Final = 1000
+MAX_CLIENT_BATCH_ID: Final = 100
+MAX_CLIENT_MESSAGE_ID: Final = 50
+MAX_SMS_SOURCE: Final = 16
+
+Icon = Literal[
+    "userPlus", "chatEllipsis", "phone", "note", "gear", "bell", "checkCircle",
+    "slashCircle", "search", "link", "wallet", "store", "mapMarker", "idCard",
+    "utensils", "medicalKit", "train", "planeDeparture", "questionCircle", "infoCircle",
+    "boxCheck", "calendarCheck", "calendar", "file", "envelope", "usdCircle", "thbCircle",
+    "usdCircleSend", "thbCircleSend", "invoice", "couponStar", "coupon", "creditCard",
+    "starCard", "shoppingBag", "megaphone", "shieldCheck", "history",
+]  # fmt: skip
+ICONS: Final[frozenset[str]] = frozenset(get_args(Icon))
+
+Encoding = Literal["AUTO", "GSM7", "UCS2"]
+ENCODINGS: Final[frozenset[str]] = frozenset(get_args(Encoding))
+
+
+class _Request(
+    msgspec.Struct, kw_only=True, frozen=True, omit_defaults=True, rename="camel",
+    forbid_unknown_fields=True,
+):  # fmt: skip
+    """Base of request bodies: camelCase on the wire, unset fields omitted."""
+
+
+def _text(prefix: str, name: str, value: str | UnsetType, max_length: int | None = None) -> None:
+    if value is not UNSET:
+        check_text(f"{prefix}{name}", value, max_length)
+
+
+class LineUser(_Request, frozen=True):
+    """The recipient: an E.164 ``msisdn`` (or national digits with ``country``)."""
+
+    msisdn: str | UnsetType = UNSET
+    country: str | UnsetType = UNSET
+    channel_user_id: str | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.msisdn is UNSET and self.channel_user_id is UNSET:
+            raise ValidationError(
+                "user", "has neither msisdn nor channelUserId", "a recipient is required"
+            )
+        if self.country is not UNSET:
+            check_country(self.country)
+        if self.msisdn is not UNSET:
+            check_msisdn(self.msisdn, self.country is not UNSET)
+        _text("user.", "channelUserId", self.channel_user_id, 100)
+
+    def __repr__(self) -> str:  # phone numbers are personal data: last four digits only
+        return _user_repr("LineUser", self.msisdn, self.country, self.channel_user_id)
+
+
+class LineEmphasis(_Request, frozen=True):
+    label: str | UnsetType = UNSET
+    content: str | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        _text("content.emphasis.", "label", self.label)
+        _text("content.emphasis.", "content", self.content)
+
+
+class LineListItem(_Request, frozen=True):
+    label: str | UnsetType = UNSET
+    content: str | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        _text("content.list[].", "label", self.label)
+        _text("content.list[].", "content", self.content)
+
+
+class LineAction(_Request, frozen=True):
+    """A button. ``content`` is accepted as another name for ``url`` (8x8's own
+    example uses it) but ``url``, as the API page documents, is what is sent."""
+
+    title: str | UnsetType = UNSET
+    url: str | UnsetType = UNSET
+    content: str | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if self.content is not UNSET:
+            if self.url is UNSET:
+                msgspec.structs.force_setattr(self, "url", self.content)
+            msgspec.structs.force_setattr(self, "content", UNSET)
+        _text("content.actions[].", "title", self.title)
+        _text("content.actions[].", "url", self.url)
+
+
+class LineContent(_Request, frozen=True):
+    """What the LINE Notification shows."""
+
+    title: str | UnsetType = UNSET
+    company: str | UnsetType = UNSET
+    icon: Icon | UnsetType = UNSET
+    emphasis: LineEmphasis | UnsetType = UNSET
+    items: list[LineListItem] | UnsetType = msgspec.field(default=UNSET, name="list")
+    greeting: str | UnsetType = UNSET
+    explanation: str | UnsetType = UNSET
+    actions: list[LineAction] | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        _text("content.", "title", self.title)
+        _text("content.", "company", self.company)
+        _text("content.", "greeting", self.greeting)
+        _text("content.", "explanation", self.explanation)
+        if self.icon is not UNSET:
+            check_one_of(self.icon, ICONS, "content.icon")
+
+
+class SmsFallback(_Request, frozen=True):
+    """SMS sent instead when the LINE message cannot be delivered."""
+
+    text: str | UnsetType = UNSET
+    source: str | UnsetType = UNSET
+    encoding: Encoding | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        _text("smsFallback.", "text", self.text)
+        _text("smsFallback.", "source", self.source, MAX_SMS_SOURCE)
+        if self.encoding is not UNSET:
+            check_one_of(self.encoding, ENCODINGS, "smsFallback.encoding")
+
+
+class LineNotification(_Request, frozen=True):
+    """One LINE Notification message (an item of a batch, or a single send)."""
+
+    user: LineUser
+    content: LineContent
+    client_message_id: str | UnsetType = UNSET
+    dlr_callback_url: str | UnsetType = UNSET
+    sms_fallback: SmsFallback | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        _text("", "clientMessageId", self.client_message_id, MAX_CLIENT_MESSAGE_ID)
+        if self.dlr_callback_url is not UNSET:
+            check_url(self.dlr_callback_url, "dlrCallbackUrl")
+
+
+class LineNotificationBatch(_Request, frozen=True):
+    """Body of ``POST .../lon/batch``."""
+
+    messages: list[LineNotification]
+    client_batch_id: str | UnsetType = UNSET
+    include_messages_in_response: bool | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        check_count("messages", len(self.messages), 1, MAX_LINE_BATCH)
+        _text("", "clientBatchId", self.client_batch_id, MAX_CLIENT_BATCH_ID)
+
+
+# ---------------------------------------------------------------------------- results
+
+
+class MessageState:
+    """Known values of ``MessageStatus.state``; others arrive and are kept as they are."""
+
+    UNKNOWN: Final = "unknown"
+    QUEUED: Final = "queued"
+    REJECTED: Final = "rejected"
+    FAILED: Final = "failed"
+    SENT: Final = "sent"
+    DELIVERED: Final = "delivered"
+    UNDELIVERED: Final = "undelivered"
+    READ: Final = "read"
+    OK: Final = "ok"
+    ERROR: Final = "error"
+
+
+class _Response(msgspec.Struct, kw_only=True, frozen=True, rename="camel"):
+    """Base of response bodies: unknown fields are ignored."""
+
+
+_TS_DECODER: Final = msgspec.json.Decoder(_dt.datetime)
+
+
+def parse_timestamp(value: str) -> _dt.datetime:
+    """An 8x8 timestamp (``.20Z``, or 7 fractional digits rounded) as ``datetime``."""
+    return _TS_DECODER.decode(msgspec.json.encode(value))
+
+
+class MessageStatus(_Response, frozen=True, gc=False):
+    """Where a message stands; ``state`` is one of ``MessageState`` or a newer value."""
+
+    state: str = MessageState.UNKNOWN
+    detail: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+    timestamp: str | None = None
+
+    @property
+    def observed_at(self) -> _dt.datetime | None:
+        """``timestamp`` parsed into an aware ``datetime`` (None when absent)."""
+        return None if self.timestamp is None else parse_timestamp(self.timestamp)
+
+
+class UserInfo(_Response, frozen=True, gc=False):
+    msisdn: str | None = None
+    country: str | None = None
+    channel_user_id: str | None = None
+
+    def __repr__(self) -> str:
+        return _user_repr("UserInfo", self.msisdn, self.country, self.channel_user_id)
+
+
+class LineMessageResult(_Response, frozen=True, gc=False):
+    """One message of a LINE send answer: its 8x8 ``umid`` and status."""
+
+    umid: str
+    status: MessageStatus = MessageStatus()
+    user: UserInfo | None = None
+    client_message_id: str | None = None
+
+
+class LineNotificationBatchResult(_Response, frozen=True):
+    """Answer to a LINE batch: ``messages`` only when ``include_messages_in_response``."""
+
+    batch_id: str
+    accepted_count: int = 0
+    rejected_count: int = 0
+    client_batch_id: str | None = None
+    messages: list[LineMessageResult] | None = None
+
+
+class CancelResult(_Response, frozen=True, gc=False):
+    """Answer to a cancel: 0 means nothing was left to cancel (sent or cancelled)."""
+
+    cancelled_count: int
+
+
+def _mask(msisdn: str) -> str:
+    return "***" + msisdn[-4:] if len(msisdn) > 4 else "***"
+
+
+def _user_repr(cls_name: str, msisdn: object, country: object, channel_user_id: object) -> str:
+    parts = []
+    if isinstance(msisdn, str):
+        parts.append(f"msisdn={_mask(msisdn)!r}")
+    if isinstance(country, str):
+        parts.append(f"country={country!r}")
+    if isinstance(channel_user_id, str):
+        parts.append("channel_user_id='***'")
+    return f"{cls_name}({', '.join(parts)})"
+
+
+_ERROR_PATH_RE: Final = re.compile(r"^(?P<problem>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+
+
+def as_line_notification(obj: object, field: str = "message") -> LineNotification:
+    """A ``LineNotification`` from itself or from a camelCase mapping (as in JSONL).
+
+    Both forms pass the same checks; the error names the field inside ``field``.
+    """
+    if type(obj) is LineNotification:
+        return obj
+    if isinstance(obj, Mapping):
+        try:
+            return msgspec.convert(obj, LineNotification)
+        except msgspec.ValidationError as exc:
+            inner = exc.__cause__ or exc.__context__
+            if isinstance(inner, ValidationError):
+                return _raise(inner.with_prefix(field))
+            match = _ERROR_PATH_RE.match(str(exc))
+            problem, path = (match["problem"], match["path"] or "") if match else (str(exc), "")
+            raise ValidationError(
+                f"{field}{path}", problem, "the LINE Notification message schema"
+            ) from None
+    if isinstance(obj, LineNotification):
+        return obj
+    raise ValidationError(
+        field,
+        f"got a value of type {type(obj).__name__}",
+        "a LineNotification or a mapping in the API's camelCase shape",
+    )
+
+
+def _raise(exc: ValidationError) -> LineNotification:
+    raise exc from None

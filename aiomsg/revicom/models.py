@@ -1,0 +1,45 @@
+"""Revicom request and response bodies as msgspec Structs."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import msgspec
+
+__all__ = ["MAX_STOP_BATCH", "StopCode", "StopItem", "StopRequest", "StopResult"]
+
+#: Revicom accepts at most 10,000 uuids per stop request.
+MAX_STOP_BATCH: Final = 10_000
+
+
+class StopCode:
+    """Known per-item codes of a stop answer; others are kept as they arrive."""
+
+    STOPPED: Final = 200
+    """The message will be stopped."""
+    MAYBE_STOPPED: Final = 202
+    """The message is being sent or is generating a cascade: it may not stop."""
+    NOT_STOPPABLE: Final = 403
+    """The message is being sent or was already sent."""
+    NOT_FOUND: Final = 404
+    """No such message."""
+
+
+class StopRequest(msgspec.Struct, kw_only=True, frozen=True):
+    """Body of ``POST /api/v1/message/stop``."""
+
+    uuids: list[str]
+
+
+class StopItem(msgspec.Struct, kw_only=True, frozen=True, rename="camel", gc=False):
+    """The outcome for one uuid; ``code`` is one of ``StopCode`` or a newer value."""
+
+    message_uuid: str
+    code: int
+
+
+class StopResult(msgspec.Struct, kw_only=True, frozen=True, rename="camel"):
+    """Answer to a stop: ``errors`` is true when some item could not be stopped."""
+
+    errors: bool = False
+    items: list[StopItem] = msgspec.field(default_factory=list)
