@@ -27,6 +27,7 @@ from ._limits import RateLimit
 from ._retry import RetryBudget, RetryPolicy
 from ._transport import Timeout
 from ._version import __version__
+from .bulk import BatchRange, BulkOptions, BulkReport, ItemOutcome, Outcome, OutcomeStream, Progress
 from .eightxeight import EightByEight
 from .eightxeight.models import (
     CancelResult,
@@ -55,6 +56,9 @@ __all__ = [
     "AiomsgError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchRange",
+    "BulkOptions",
+    "BulkReport",
     "CallStats",
     "CancelResult",
     "ConfigurationError",
@@ -62,6 +66,7 @@ __all__ = [
     "EightByEight",
     "GoneError",
     "InternalServerError",
+    "ItemOutcome",
     "LineAction",
     "LineContent",
     "LineEmphasis",
@@ -73,8 +78,11 @@ __all__ = [
     "MessageState",
     "MessageStatus",
     "NotFoundError",
+    "Outcome",
+    "OutcomeStream",
     "OutcomeUnknownError",
     "PermissionDeniedError",
+    "Progress",
     "RateLimit",
     "RateLimitError",
     "RequestEvent",

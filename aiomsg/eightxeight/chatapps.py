@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Final
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Final
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
 from .._codec import decode, encode
 from .._core import Requester, Route
-from .._errors import APIError, APIResponseError, APIStatusError, OutcomeUnknownError
+from .._errors import (
+    AiomsgError,
+    APIError,
+    APIResponseError,
+    APIStatusError,
+    OutcomeUnknownError,
+    ValidationError,
+)
 from .._limits import DEFAULT_8X8_RATE_LIMIT, DEFAULT_FLOWS_RATE_LIMIT, RateLimit
 from .._retry import CallKind
 from .._validation import (
@@ -19,17 +27,35 @@ from .._validation import (
     check_count,
     check_segment,
     check_sub_account_id,
+    check_text,
     check_uuid,
 )
+from ..bulk import (
+    BatchRange,
+    BulkOptions,
+    BulkReport,
+    Chunk,
+    ItemsInput,
+    Outcome,
+    OutcomeStream,
+    collect,
+    run_bulk,
+)
+from ._fanout import stream_cancels
 from .models import (
+    MAX_CLIENT_BATCH_ID,
     MAX_LINE_BATCH,
     CancelResult,
     LineMessageResult,
     LineNotification,
     LineNotificationBatch,
     LineNotificationBatchResult,
+    MessageState,
     as_line_notification,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["ChatApps"]
 
@@ -171,6 +197,139 @@ class ChatApps:
                 client_message_ids=[str(msg.client_message_id)], method=exc.method, url=exc.url,
             ) from exc  # fmt: skip
 
+    async def send_line_notifications(
+        self,
+        sub_account_id: str,
+        messages: ItemsInput[LineMessageInput],
+        *,
+        client_batch_id: str | UnsetType = UNSET,
+        include_messages_in_response: bool = True,
+        chunk_size: int = MAX_LINE_BATCH,
+        **options: Unpack[BulkOptions],
+    ) -> BulkReport:
+        """Send any number of LINE Notification messages in requests of up to 1,000.
+
+        Every message gets one outcome: ``accepted`` or ``rejected`` (with 8x8's
+        errorCode) from the answer; ``failed`` when invalid (never sent) or when its
+        request was refused; ``unknown`` when its request may or may not have been
+        taken (never re-sent: reconcile by ``id``, the clientMessageId, generated
+        when missing). ``client_batch_id`` goes on every request; ``report.batches``
+        lists each ``batchId`` with the input positions it covers. Options: see
+        ``aiomsg.bulk.BulkOptions``.
+        """
+        return await collect(
+            self.stream_send_line_notifications(
+                sub_account_id, messages, client_batch_id=client_batch_id,
+                include_messages_in_response=include_messages_in_response,
+                chunk_size=chunk_size, **options,
+            )
+        )  # fmt: skip
+
+    def stream_send_line_notifications(
+        self,
+        sub_account_id: str,
+        messages: ItemsInput[LineMessageInput],
+        *,
+        client_batch_id: str | UnsetType = UNSET,
+        include_messages_in_response: bool = True,
+        chunk_size: int = MAX_LINE_BATCH,
+        **options: Unpack[BulkOptions],
+    ) -> AbstractAsyncContextManager[OutcomeStream]:
+        """``send_line_notifications`` as an ``async with`` block yielding outcomes."""
+        check_sub_account_id(sub_account_id)
+        check_count("chunk_size", chunk_size, 1, MAX_LINE_BATCH)
+        if client_batch_id is not UNSET:
+            check_text("client_batch_id", client_batch_id, MAX_CLIENT_BATCH_ID)
+
+        async def process(chunk: Chunk[LineMessageInput]) -> None:
+            await self._send_chunk(
+                sub_account_id, chunk, client_batch_id, include_messages_in_response
+            )
+
+        return run_bulk(messages, process, chunk_size=chunk_size, **options)
+
+    async def _send_chunk(
+        self,
+        sub_account_id: str,
+        chunk: Chunk[LineMessageInput],
+        client_batch_id: str | UnsetType,
+        include: bool,
+    ) -> None:
+        typed: list[LineNotification] = []
+        positions: list[int] = []  # chunk position of each message sent
+        first_of: dict[str, int] = {}  # clientMessageId -> index into typed
+        repeats: list[tuple[int, int]] = []  # (chunk position, index into typed)
+        generated: dict[str, str] = {}
+        for i, item in enumerate(chunk.items):
+            try:
+                msg = as_line_notification(item, f"messages[{chunk.start + i}]")
+            except ValidationError as exc:
+                chunk.ids[i] = item_id(item)
+                chunk.fail(i, exc)
+                continue
+            if msg.client_message_id is UNSET:
+                # Identical messages without an id are one message sent twice by
+                # mistake: key them by content so they share one generated id.
+                key = encode(msg).decode()
+                cmid = generated.get(key) or str(uuid.uuid4())
+                generated[key] = cmid
+                msg = msgspec.structs.replace(msg, client_message_id=cmid)
+            cmid = str(msg.client_message_id)
+            chunk.ids[i] = cmid
+            seen = first_of.get(cmid)
+            if seen is None:
+                first_of[cmid] = len(typed)
+                typed.append(msg)
+                positions.append(i)
+            elif typed[seen] == msg:
+                repeats.append((i, seen))  # the same message twice: sent once
+            else:
+                chunk.fail(i, _duplicate_id_error(chunk.start + i))
+        if not typed:
+            return
+        chunk.mark_in_flight(positions + [i for i, _ in repeats])
+        batch = LineNotificationBatch(
+            messages=typed,
+            client_batch_id=client_batch_id,
+            include_messages_in_response=include,
+        )
+        try:
+            result = await self.send_prepared_batch(sub_account_id, batch)
+        except OutcomeUnknownError as exc:
+            for i in chunk.in_flight:
+                chunk.outcomes[i] = Outcome.UNKNOWN
+                chunk.errors[i] = exc
+        except APIError as exc:
+            code = getattr(exc, "code", None)
+            for i in chunk.in_flight:
+                chunk.fail(i, exc, code)
+        else:
+            chunk.batches.append(BatchRange(result.batch_id, chunk.start, chunk.start + len(chunk)))
+            _merge_line_result(chunk, result, typed, positions)
+            for i, seen in repeats:
+                j = positions[seen]
+                chunk.outcomes[i] = chunk.outcomes[j]
+                chunk.codes[i] = chunk.codes[j]
+                chunk.errors[i] = chunk.errors[j]
+                if chunk.provider_ids is not None:
+                    chunk.provider_ids[i] = chunk.provider_ids[j]
+
+    async def cancel_messages(
+        self, sub_account_id: str, umids: ItemsInput[str], **options: Unpack[BulkOptions]
+    ) -> BulkReport:
+        """Cancel any number of scheduled Chat Apps messages by umid, one request each.
+
+        Outcomes: ``cancelled``, ``not_cancelled`` (already sent or cancelled),
+        ``not_found``, ``failed``. Options: see ``aiomsg.bulk.BulkOptions``.
+        """
+        return await collect(self.stream_cancel_messages(sub_account_id, umids, **options))
+
+    def stream_cancel_messages(
+        self, sub_account_id: str, umids: ItemsInput[str], **options: Unpack[BulkOptions]
+    ) -> AbstractAsyncContextManager[OutcomeStream]:
+        """``cancel_messages`` as an ``async with`` block yielding outcomes as they come."""
+        return stream_cancels(self.cancel_message, sub_account_id, umids, options)
+
     async def cancel_batch(self, sub_account_id: str, batch_id: str) -> CancelResult:
         """Cancel the scheduled messages of a batch that were not sent yet.
 
@@ -214,3 +373,86 @@ class ChatApps:
         await self._requester.call(
             DELETE_FLOW, path, None, scope=("flows", account_id), limit=self._flows_rate_limit
         )
+
+
+#: States in a send answer that mean 8x8 took the message; refusals are "rejected".
+_ACCEPTED_STATES: Final = frozenset(
+    {
+        MessageState.QUEUED,
+        MessageState.SENT,
+        MessageState.DELIVERED,
+        MessageState.UNDELIVERED,
+        MessageState.READ,
+        MessageState.OK,
+    }
+)
+_REJECTED_STATES: Final = frozenset(
+    {MessageState.REJECTED, MessageState.FAILED, MessageState.ERROR}
+)
+
+
+def item_id(item: object) -> str | None:
+    """The clientMessageId of a LINE message input, typed or mapping, if it has one."""
+    if isinstance(item, Mapping):
+        value = item.get("clientMessageId")
+    else:
+        value = getattr(item, "client_message_id", None)
+    return value if isinstance(value, str) else None
+
+
+def _duplicate_id_error(index: int) -> ValidationError:
+    return ValidationError(
+        f"messages[{index}].clientMessageId",
+        "repeats the id of a different message in the same request",
+        "unique within a request, so each message can be reconciled",
+    )
+
+
+def _merge_line_result(
+    chunk: Chunk[LineMessageInput],
+    result: LineNotificationBatchResult,
+    typed: list[LineNotification],
+    positions: list[int],
+) -> None:
+    """Per-message outcomes from a 200 answer to one batch request."""
+    if result.messages is not None:
+        chunk.provider_ids = [None] * len(chunk)
+        by_id = {m.client_message_id: m for m in result.messages if m.client_message_id}
+        for msg, i in zip(typed, positions, strict=True):
+            answer = by_id.pop(str(msg.client_message_id), None)
+            if answer is None:
+                chunk.outcomes[i] = Outcome.UNKNOWN
+                chunk.errors[i] = _MISSING_FROM_ANSWER
+                continue
+            chunk.provider_ids[i] = answer.umid
+            state = answer.status.state
+            if state in _ACCEPTED_STATES:
+                chunk.outcomes[i] = Outcome.ACCEPTED
+            elif state in _REJECTED_STATES:
+                chunk.outcomes[i] = Outcome.REJECTED
+                chunk.codes[i] = answer.status.error_code
+            else:
+                chunk.outcomes[i] = Outcome.UNKNOWN
+                chunk.codes[i] = answer.status.error_code
+        chunk.extra_items = len(by_id)
+        return
+    # Without per-message details only the counts are known: enough when they agree
+    # that all were accepted, or all rejected.
+    sent = len(typed)
+    if result.accepted_count == sent and result.rejected_count == 0:
+        outcome, error = Outcome.ACCEPTED, None
+    elif result.rejected_count == sent and result.accepted_count == 0:
+        outcome, error = Outcome.REJECTED, None
+    else:
+        outcome = Outcome.UNKNOWN
+        error = AiomsgError(
+            f"8x8 accepted {result.accepted_count} and rejected {result.rejected_count} "
+            f"of {sent} messages; which ones is only known with "
+            "include_messages_in_response=True"
+        )
+    for i in positions:
+        chunk.outcomes[i] = outcome
+        chunk.errors[i] = error
+
+
+_MISSING_FROM_ANSWER: Final = AiomsgError("8x8's answer did not mention this message")

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Final
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Final
 
 from .._core import Requester, Route
 from .._limits import DEFAULT_8X8_RATE_LIMIT, RateLimit
 from .._retry import CallKind
 from .._validation import check_sub_account_id, check_uuid
+from ..bulk import BulkOptions, BulkReport, ItemsInput, OutcomeStream, collect
+from ._fanout import stream_cancels
 from .models import CancelResult
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["Sms"]
 
@@ -48,6 +54,22 @@ class Sms:
         check_sub_account_id(sub_account_id)
         check_uuid(batch_id, "batch_id")
         return await self._cancel(CANCEL_BATCH, sub_account_id, batch_id=batch_id)
+
+    async def cancel_messages(
+        self, sub_account_id: str, umids: ItemsInput[str], **options: Unpack[BulkOptions]
+    ) -> BulkReport:
+        """Cancel any number of scheduled SMS by umid, one request each.
+
+        Outcomes: ``cancelled``, ``not_cancelled`` (already sent or cancelled),
+        ``not_found``, ``failed``. Options: see ``aiomsg.bulk.BulkOptions``.
+        """
+        return await collect(self.stream_cancel_messages(sub_account_id, umids, **options))
+
+    def stream_cancel_messages(
+        self, sub_account_id: str, umids: ItemsInput[str], **options: Unpack[BulkOptions]
+    ) -> AbstractAsyncContextManager[OutcomeStream]:
+        """``cancel_messages`` as an ``async with`` block yielding outcomes as they come."""
+        return stream_cancels(self.cancel_message, sub_account_id, umids, options)
 
     async def _cancel(self, route: Route, sub_account_id: str, **ids: str) -> CancelResult:
         path = route.path(sub_account_id=sub_account_id, **ids)

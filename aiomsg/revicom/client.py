@@ -4,19 +4,33 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable, Iterable, Sequence
-from typing import Final
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Final
 
 import aiohttp
 
 from .._client import BaseClient, resolve_base_url, resolve_secret
 from .._codec import encode
 from .._core import RequestEvent, Route
-from .._errors import ValidationError
+from .._errors import AiomsgError, APIError, ValidationError
 from .._limits import DEFAULT_REVICOM_RATE_LIMIT, RateLimit
 from .._retry import CallKind, RetryBudget, RetryPolicy
 from .._transport import DEFAULT_CONNECTOR_LIMIT, DEFAULT_MAX_RESPONSE_SIZE, Timeout
-from .._validation import check_count, check_uuids
-from .models import MAX_STOP_BATCH, StopRequest, StopResult
+from .._validation import check_count, check_uuid, check_uuids, is_uuid
+from ..bulk import (
+    BulkOptions,
+    BulkReport,
+    Chunk,
+    ItemsInput,
+    Outcome,
+    OutcomeStream,
+    collect,
+    run_bulk,
+)
+from .models import MAX_STOP_BATCH, StopCode, StopRequest, StopResult
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["DEFAULT_REVICOM_URL", "Revicom"]
 
@@ -24,6 +38,14 @@ DEFAULT_REVICOM_URL: Final = "https://direct.revicom.ltd"
 
 # Stopping is idempotent: a repeated stop of the same uuid changes nothing more.
 STOP: Final = Route("POST", "/api/v1/message/stop", CallKind.IDEMPOTENT)
+
+_CODE_OUTCOMES: Final = {
+    StopCode.STOPPED: Outcome.STOPPED,
+    StopCode.MAYBE_STOPPED: Outcome.MAYBE_STOPPED,
+    StopCode.NOT_STOPPABLE: Outcome.NOT_STOPPABLE,
+    StopCode.NOT_FOUND: Outcome.NOT_FOUND,
+}
+_MISSING: Final = AiomsgError("Revicom's answer did not mention this uuid")
 
 
 class Revicom(BaseClient):
@@ -81,6 +103,96 @@ class Revicom(BaseClient):
         unique = list(dict.fromkeys(items))
         check_count("uuids", len(unique), 1, MAX_STOP_BATCH)
         return await self.stop_prepared(unique)
+
+    async def stop(
+        self, uuids: ItemsInput[str], *, chunk_size: int = MAX_STOP_BATCH,
+        **options: Unpack[BulkOptions],
+    ) -> BulkReport:  # fmt: skip
+        """Stop any number of messages; every input uuid gets one outcome.
+
+        ``uuids`` may be a list, any iterable or an async iterable, read lazily in
+        requests of ``chunk_size`` (at most 10,000; duplicates within a request are
+        sent once). Codes map to outcomes: 200 ``stopped``, 202 ``maybe_stopped``, 403
+        ``not_stoppable``, 404 ``not_found``; any other code is ``unknown`` with the
+        code kept. Invalid uuids are ``failed`` and never sent. Options: see
+        ``aiomsg.bulk.BulkOptions``; ``stream_stop`` gives outcomes as they arrive.
+        """
+        return await collect(self.stream_stop(uuids, chunk_size=chunk_size, **options))
+
+    def stream_stop(
+        self, uuids: ItemsInput[str], *, chunk_size: int = MAX_STOP_BATCH,
+        **options: Unpack[BulkOptions],
+    ) -> AbstractAsyncContextManager[OutcomeStream]:  # fmt: skip
+        """``stop``, as an ``async with`` block yielding outcomes as requests finish.
+
+        ``async with revicom.stream_stop(uuids) as outcomes: async for o in outcomes``.
+        Memory stays bounded whatever the input size; leaving the block cancels
+        the job.
+        """
+        check_count("chunk_size", chunk_size, 1, MAX_STOP_BATCH)
+        return run_bulk(uuids, self._stop_chunk, chunk_size=chunk_size, **options)
+
+    async def _stop_chunk(self, chunk: Chunk[str]) -> None:
+        items = chunk.items
+        n = len(items)
+        valid: Sequence[int]
+        try:
+            check_uuids(items, "uuids")
+        except ValidationError:
+            valid = self._mark_invalid(chunk)
+        else:
+            valid = range(n)
+            chunk.ids = items  # type: ignore[assignment]
+        if not valid:
+            return
+        sent = items if len(valid) == n else [items[i] for i in valid]
+        unique = list(dict.fromkeys(sent))
+        chunk.mark_in_flight(valid)
+        try:
+            result = await self.stop_prepared(unique)
+        except APIError as exc:
+            code = getattr(exc, "code", None)
+            for i in valid:
+                chunk.fail(i, exc, code)
+            return
+        chunk.error_flag = result.errors
+        answered = result.items
+        if len(unique) == n and len(answered) == n:
+            codes = [it.code for it in answered]
+            if [it.message_uuid for it in answered] == unique:
+                # The common case: every uuid answered, in the order sent.
+                chunk.codes = codes  # type: ignore[assignment]
+                if codes.count(StopCode.STOPPED) == n:
+                    chunk.outcomes = [Outcome.STOPPED] * n
+                else:
+                    chunk.outcomes = [_CODE_OUTCOMES.get(c, Outcome.UNKNOWN) for c in codes]
+                return
+        by_id = {it.message_uuid.lower(): it.code for it in answered}
+        for i in valid:
+            code = by_id.get(items[i].lower())
+            if code is None:
+                chunk.outcomes[i] = Outcome.UNKNOWN
+                chunk.errors[i] = _MISSING
+            else:
+                chunk.outcomes[i] = _CODE_OUTCOMES.get(code, Outcome.UNKNOWN)
+                chunk.codes[i] = code
+        asked = {u.lower() for u in unique}
+        chunk.extra_items = sum(1 for k in by_id if k not in asked)
+
+    @staticmethod
+    def _mark_invalid(chunk: Chunk[str]) -> list[int]:
+        valid: list[int] = []
+        for i, value in enumerate(chunk.items):
+            if is_uuid(value):
+                chunk.ids[i] = value
+                valid.append(i)
+            else:
+                chunk.ids[i] = value if isinstance(value, str) else None
+                try:
+                    check_uuid(value, f"uuids[{chunk.start + i}]")
+                except ValidationError as exc:
+                    chunk.fail(i, exc)
+        return valid
 
     async def stop_prepared(self, uuids: list[str]) -> StopResult:
         """Send a stop for uuids already checked and de-duplicated."""

@@ -1,0 +1,614 @@
+"""Bulk jobs: any number of items through bounded concurrent requests, none lost.
+
+A job reads its input lazily in chunks (one request's worth), hands chunks to a
+fixed pool of workers (the ``concurrency``), and passes each chunk's per-item
+outcomes on as soon as the chunk finishes. Every input position gets exactly one
+outcome, whatever happens: invalid items are ``failed`` and never sent, a request
+that fails marks its items, an interrupted job marks what was in flight
+``unknown`` and what was never sent ``not_attempted``.
+
+The bulk layer never builds a URL: provider modules give it a ``process``
+coroutine that fills a ``Chunk`` in place, so a chunk cut short by cancellation
+still knows which of its items were finished.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections import Counter
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Sequence,
+)
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Final, Generic, TypedDict, TypeVar
+
+import anyio
+import anyio.abc
+import msgspec
+
+from ._errors import AiomsgError, ValidationError
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "BatchRange",
+    "BulkOptions",
+    "BulkReport",
+    "Chunk",
+    "InterruptedError_",
+    "ItemOutcome",
+    "Outcome",
+    "Progress",
+    "run_bulk",
+]
+
+DEFAULT_CONCURRENCY: Final = 8
+
+T = TypeVar("T")
+ItemsInput = Iterable[T] | AsyncIterable[T]
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+
+class BulkOptions(TypedDict, total=False):
+    """Keyword options every bulk call takes.
+
+    ``concurrency``: requests in flight at once (default 8). ``stop_on_failure``:
+    stop sending at the first ``failed`` item; the rest become ``not_attempted``.
+    ``abort``: an ``anyio.Event`` or ``asyncio.Event``; setting it stops the job the
+    same way (in-flight items become ``unknown``). ``deadline``: seconds after which
+    the job stops the same way. ``on_progress``: called with a ``Progress`` each
+    time a request's items are done.
+    """
+
+    concurrency: int
+    stop_on_failure: bool
+    abort: Any
+    deadline: float | None
+    on_progress: Callable[[Progress], None] | None
+
+
+class Outcome(str, enum.Enum):
+    """What became of one input item."""
+
+    ACCEPTED = "accepted"
+    """A LINE message 8x8 queued."""
+    REJECTED = "rejected"
+    """A LINE message 8x8 refused inside a 200 answer (``code`` has its errorCode)."""
+    CANCELLED = "cancelled"
+    """A scheduled message was cancelled (``cancelledCount`` >= 1)."""
+    NOT_CANCELLED = "not_cancelled"
+    """Nothing to cancel: already sent or already cancelled (``cancelledCount`` 0)."""
+    NOT_FOUND = "not_found"
+    """The provider does not know the id (8x8 404/1300, Revicom 404)."""
+    STOPPED = "stopped"
+    """Revicom 200: the message will be stopped."""
+    MAYBE_STOPPED = "maybe_stopped"
+    """Revicom 202: being sent or generating a cascade; it may still go out."""
+    NOT_STOPPABLE = "not_stoppable"
+    """Revicom 403: being sent or already sent."""
+    UNKNOWN = "unknown"
+    """The outcome cannot be known: a LINE request that may have been delivered, a
+    request cut short, an id missing from the answer, or an unrecognised code."""
+    FAILED = "failed"
+    """Invalid input (never sent) or a request that failed; ``error`` says why."""
+    NOT_ATTEMPTED = "not_attempted"
+    """Never sent: the job stopped first (``stop_on_failure``, ``abort``, deadline)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Outcomes that count as "did what was asked" for exit codes and summaries.
+SUCCESSFUL: Final = frozenset(
+    {Outcome.ACCEPTED, Outcome.CANCELLED, Outcome.NOT_CANCELLED, Outcome.STOPPED}
+)
+
+
+class ItemOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """The outcome of the input item at ``index``.
+
+    ``id`` is the item's id (uuid, umid, or a LINE message's clientMessageId);
+    ``provider_id`` the id the provider gave it (a LINE message's umid); ``code`` the
+    provider's code (Revicom item code, 8x8 errorCode or error code); ``error`` the
+    exception when the item failed or its outcome is unknown.
+    """
+
+    index: int
+    id: str | None
+    outcome: Outcome
+    code: int | None = None
+    error: BaseException | None = None
+    provider_id: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome in SUCCESSFUL
+
+
+class BatchRange(msgspec.Struct, frozen=True, gc=False):
+    """A LINE ``batchId`` and the input positions ``[start, stop)`` its request held."""
+
+    batch_id: str
+    start: int
+    stop: int
+
+
+class InterruptedError_(AiomsgError):
+    """Set as ``ItemOutcome.error`` on items whose request was cut short by the job
+    stopping (``abort``, ``deadline``, ``stop_on_failure``) before its answer arrived."""
+
+
+_INTERRUPTED: Final = "the job stopped before this item's answer arrived"
+_NOT_ATTEMPTED_ERROR: Final = "the job stopped before this item was sent"
+
+
+class Chunk(Generic[T]):
+    """One request's worth of input, and the outcomes filled in as they are learnt.
+
+    ``outcomes`` starts as ``not_attempted`` for every item; ``mark_in_flight`` notes
+    which items a request is carrying so that an interruption turns exactly those
+    into ``unknown``.
+    """
+
+    __slots__ = (
+        "batches",
+        "codes",
+        "error_flag",
+        "errors",
+        "extra_items",
+        "ids",
+        "in_flight",
+        "items",
+        "outcomes",
+        "provider_ids",
+        "requests",
+        "start",
+    )
+
+    def __init__(self, start: int, items: list[T]) -> None:
+        n = len(items)
+        self.start = start
+        self.items = items
+        self.ids: list[str | None] = [None] * n
+        self.outcomes: list[Outcome] = [Outcome.NOT_ATTEMPTED] * n
+        self.codes: list[int | None] = [None] * n
+        self.errors: list[BaseException | None] = [None] * n
+        self.provider_ids: list[str | None] | None = None
+        self.in_flight: Sequence[int] = ()
+        self.batches: list[BatchRange] = []
+        self.extra_items = 0
+        self.requests = 0
+        self.error_flag = False
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def fail(self, i: int, error: BaseException, code: int | None = None) -> None:
+        self.outcomes[i] = Outcome.FAILED
+        self.errors[i] = error
+        self.codes[i] = code
+
+    def mark_in_flight(self, positions: Sequence[int]) -> None:
+        self.in_flight = positions
+        self.requests += 1
+
+    def interrupt(self) -> None:
+        """The job stopped mid-request: what was in flight is now unknown."""
+        error = InterruptedError_(_INTERRUPTED)
+        for i in self.in_flight:
+            if self.outcomes[i] is Outcome.NOT_ATTEMPTED:
+                self.outcomes[i] = Outcome.UNKNOWN
+                self.errors[i] = error
+        self.in_flight = ()
+        self._mark_not_attempted()
+
+    def _mark_not_attempted(self) -> None:
+        error: InterruptedError_ | None = None
+        for i, outcome in enumerate(self.outcomes):
+            if outcome is Outcome.NOT_ATTEMPTED and self.errors[i] is None:
+                error = error or InterruptedError_(_NOT_ATTEMPTED_ERROR)
+                self.errors[i] = error
+
+    def result(self) -> ChunkResult:
+        return ChunkResult(
+            start=self.start,
+            ids=self.ids,
+            outcomes=self.outcomes,
+            codes=self.codes,
+            errors=self.errors,
+            provider_ids=self.provider_ids,
+            batches=self.batches,
+            extra_items=self.extra_items,
+            requests=self.requests,
+            error_flag=self.error_flag,
+        )
+
+
+@dataclass(slots=True, kw_only=True)
+class ChunkResult:
+    """Finished outcomes of one chunk, kept in columns and turned into
+    ``ItemOutcome`` objects only when someone looks at them."""
+
+    start: int
+    ids: list[str | None]
+    outcomes: list[Outcome]
+    codes: list[int | None]
+    errors: list[BaseException | None]
+    provider_ids: list[str | None] | None = None
+    batches: list[BatchRange] = field(default_factory=list)
+    extra_items: int = 0
+    requests: int = 0
+    error_flag: bool = False
+
+    def __len__(self) -> int:
+        return len(self.outcomes)
+
+    def __iter__(self) -> Iterator[ItemOutcome]:
+        start = self.start
+        pids = self.provider_ids
+        ids, outcomes, codes, errors = self.ids, self.outcomes, self.codes, self.errors
+        for i in range(len(outcomes)):
+            yield ItemOutcome(
+                index=start + i,
+                id=ids[i],
+                outcome=outcomes[i],
+                code=codes[i],
+                error=errors[i],
+                provider_id=None if pids is None else pids[i],
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Passed to ``on_progress`` each time a chunk finishes."""
+
+    done: int
+    total: int | None
+    counts: dict[Outcome, int]
+    requests: int
+
+
+class BulkReport:
+    """Every input item's outcome, in input order, with totals.
+
+    ``counts`` maps each outcome to its number of items and always sums to the
+    input size. ``batches`` lists the LINE ``batchId``s created with the input
+    positions each covers. ``extra_items`` counts ids a provider answered about that
+    were not asked for. ``provider_errors`` merges Revicom's ``errors`` flags.
+    ``complete`` is False when the job stopped early
+    (``stop_on_failure``, ``abort``, deadline): unsent items are ``not_attempted``.
+    """
+
+    def __init__(self) -> None:
+        self._chunks: list[ChunkResult] = []
+        self._sorted = True
+        self.counts: dict[Outcome, int] = dict.fromkeys(Outcome, 0)
+        self.batches: list[BatchRange] = []
+        self.extra_items = 0
+        self.requests = 0
+        self.complete = True
+        self.provider_errors = False
+
+    def _add(self, chunk: ChunkResult) -> None:
+        if self._chunks and chunk.start < self._chunks[-1].start:
+            self._sorted = False
+        self._chunks.append(chunk)
+        for outcome, n in Counter(chunk.outcomes).items():
+            self.counts[outcome] += n
+        self.batches.extend(chunk.batches)
+        self.extra_items += chunk.extra_items
+        self.requests += chunk.requests
+        self.provider_errors = self.provider_errors or chunk.error_flag
+
+    def _chunks_in_order(self) -> list[ChunkResult]:
+        if not self._sorted:
+            self._chunks.sort(key=lambda c: c.start)
+            self.batches.sort(key=lambda b: b.start)
+            self._sorted = True
+        return self._chunks
+
+    def __len__(self) -> int:
+        return sum(self.counts.values())
+
+    def __iter__(self) -> Iterator[ItemOutcome]:
+        for chunk in self._chunks_in_order():
+            yield from chunk
+
+    def __getitem__(self, index: int) -> ItemOutcome:
+        """The outcome of input position ``index``."""
+        chunks = self._chunks_in_order()
+        if index < 0:
+            index += len(self)
+        lo, hi = 0, len(chunks)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if chunks[mid].start <= index:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo:
+            chunk = chunks[lo - 1]
+            offset = index - chunk.start
+            if 0 <= offset < len(chunk):
+                for item in islice(chunk, offset, offset + 1):
+                    return item
+        raise IndexError(index)
+
+    @property
+    def outcomes(self) -> list[ItemOutcome]:
+        """All outcomes in input order (built on demand: prefer iterating)."""
+        return list(self)
+
+    @property
+    def succeeded(self) -> bool:
+        """True when every item succeeded (accepted, cancelled, not_cancelled, stopped)."""
+        return all(n == 0 for o, n in self.counts.items() if o not in SUCCESSFUL)
+
+    def failures(self) -> Iterator[ItemOutcome]:
+        """The outcomes that did not succeed, in input order."""
+        return (o for o in self if o.outcome not in SUCCESSFUL)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{o.value}={n}" for o, n in self.counts.items() if n)
+        return f"BulkReport(items={len(self)}, requests={self.requests}, {shown or 'empty'})"
+
+
+# ------------------------------------------------------------------------ the engine
+
+
+class _Source(Generic[T]):
+    """Hands out consecutive chunks of the input to workers, reading it lazily."""
+
+    def __init__(self, items: ItemsInput[T], size: int) -> None:
+        self._sync: Iterator[T] | None = None
+        self._async: AsyncIterator[T] | None = None
+        if isinstance(items, AsyncIterable):
+            self._async = aiter(items)
+        else:
+            self._sync = iter(items)
+        self._size = size
+        self._next = 0
+        self._lock = anyio.Lock()
+        self._partial: list[T] = []
+        self.exhausted = False
+
+    async def take(self) -> tuple[int, list[T]] | None:
+        async with self._lock:
+            if self.exhausted:
+                return None
+            if self._sync is not None:
+                batch = list(islice(self._sync, self._size))
+            else:
+                batch = await self._take_async()
+            if len(batch) < self._size:
+                self.exhausted = True
+            if not batch:
+                return None
+            start = self._next
+            self._next += len(batch)
+            return start, batch
+
+    async def _take_async(self) -> list[T]:
+        assert self._async is not None
+        # Items read before a cancellation are kept for the next take(): never lost.
+        batch, self._partial = self._partial, []
+        try:
+            while len(batch) < self._size:
+                batch.append(await anext(self._async))
+        except StopAsyncIteration:
+            pass
+        except BaseException:
+            self._partial = batch
+            raise
+        return batch
+
+
+def total_of(items: object) -> int | None:
+    try:
+        return len(items)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
+Process = Callable[[Chunk[T]], Awaitable[None]]
+
+
+class _Job(Generic[T]):
+    def __init__(
+        self,
+        items: ItemsInput[T],
+        process: Process[T],
+        *,
+        chunk_size: int,
+        concurrency: int,
+        stop_on_failure: bool,
+        abort: Any,
+        deadline: float | None,
+        on_progress: Callable[[Progress], None] | None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValidationError("concurrency", f"is {concurrency}", "at least 1")
+        if deadline is not None and not (deadline > 0 and math.isfinite(deadline)):
+            raise ValidationError("deadline", f"is {deadline}", "a positive number of seconds")
+        if abort is not None and not callable(getattr(abort, "wait", None)):
+            raise ValidationError("abort", "has no wait() method", "an anyio or asyncio Event")
+        self.total = total_of(items)
+        self._source = _Source(items, chunk_size)
+        self._process = process
+        self._concurrency = concurrency
+        self._stop_on_failure = stop_on_failure
+        self._abort = abort
+        self._deadline = deadline
+        self._on_progress = on_progress
+        self._leftovers: list[ChunkResult] = []
+        self._done = 0
+        self._requests = 0
+        self._counts: dict[Outcome, int] = dict.fromkeys(Outcome, 0)
+        self.stopped_early = False
+
+    async def run(self, send: anyio.abc.ObjectSendStream[ChunkResult]) -> None:
+        async with send:
+            async with anyio.create_task_group() as outer:
+                with anyio.CancelScope() as workers:
+                    if self._deadline is not None:
+                        workers.deadline = anyio.current_time() + self._deadline
+                    self._workers = workers
+                    if self._abort is not None:
+                        outer.start_soon(self._watch_abort, workers)
+                    async with anyio.create_task_group() as tg:
+                        for _ in range(self._concurrency):
+                            tg.start_soon(self._worker, send)
+                if workers.cancelled_caught or workers.cancel_called:
+                    self.stopped_early = True
+                outer.cancel_scope.cancel()
+            # Chunks finished or cut short while the stream was full, then whatever
+            # input was never read: every position still gets its outcome.
+            for result in self._leftovers:
+                await self._emit(send, result)
+            self._leftovers.clear()
+            if self.stopped_early:
+                while (taken := await self._source.take()) is not None:
+                    chunk = Chunk(*taken)
+                    chunk.ids = [_id_of(x) for x in chunk.items]
+                    chunk.interrupt()
+                    await self._emit(send, chunk.result())
+
+    async def _watch_abort(self, workers: anyio.CancelScope) -> None:
+        await self._abort.wait()
+        self.stopped_early = True
+        workers.cancel()
+
+    async def _worker(self, send: anyio.abc.ObjectSendStream[ChunkResult]) -> None:
+        while True:
+            taken = await self._source.take()
+            if taken is None:
+                return
+            chunk = Chunk(*taken)
+            try:
+                await self._process(chunk)
+            except BaseException:
+                chunk.interrupt()
+                self._leftovers.append(chunk.result())
+                raise
+            chunk.in_flight = ()
+            result = chunk.result()
+            if self._stop_on_failure and Outcome.FAILED in result.outcomes:
+                self.stopped_early = True
+                self._workers.cancel()
+            try:
+                await self._emit(send, result)
+            except BaseException:
+                self._leftovers.append(result)
+                raise
+
+    async def _emit(self, send: anyio.abc.ObjectSendStream[ChunkResult], r: ChunkResult) -> None:
+        await send.send(r)
+        self._done += len(r)
+        self._requests += r.requests
+        if self._on_progress is not None:
+            for outcome, n in Counter(r.outcomes).items():
+                self._counts[outcome] += n
+            self._on_progress(Progress(self._done, self.total, dict(self._counts), self._requests))
+
+
+def _id_of(item: object) -> str | None:
+    if isinstance(item, str):
+        return item
+    if isinstance(item, dict):
+        cmid = item.get("clientMessageId")
+        return cmid if isinstance(cmid, str) else None
+    cmid = getattr(item, "client_message_id", None)
+    return cmid if isinstance(cmid, str) else None
+
+
+class OutcomeStream(AsyncIterator[ItemOutcome]):
+    """Outcomes as chunks finish (not in input order: each carries its ``index``).
+
+    ``report`` accumulates totals as the stream is read; ``chunks()`` iterates whole
+    chunk results instead of single outcomes, for consumers that write in bulk.
+    """
+
+    def __init__(self, receive: anyio.abc.ObjectReceiveStream[ChunkResult], job: _Job[Any]):
+        self._receive = receive
+        self._job = job
+        self._current: Iterator[ItemOutcome] = iter(())
+        self.report = BulkReport()
+
+    @property
+    def total(self) -> int | None:
+        """The number of input items, when the input has a length."""
+        return self._job.total
+
+    def __aiter__(self) -> OutcomeStream:
+        return self
+
+    async def __anext__(self) -> ItemOutcome:
+        while True:
+            for item in self._current:
+                return item
+            result = await self._next_chunk()
+            self._current = iter(result)
+
+    async def _next_chunk(self) -> ChunkResult:
+        try:
+            result = await self._receive.receive()
+        except anyio.EndOfStream:
+            self.report.complete = not self._job.stopped_early
+            raise StopAsyncIteration from None
+        self.report._add(result)
+        return result
+
+    async def chunks(self) -> AsyncIterator[ChunkResult]:
+        """Whole chunk results as they finish (cheaper than one outcome at a time)."""
+        while True:
+            try:
+                yield await self._next_chunk()
+            except StopAsyncIteration:
+                return
+
+
+@asynccontextmanager
+async def run_bulk(
+    items: ItemsInput[T],
+    process: Process[T],
+    *,
+    chunk_size: int,
+    **options: Unpack[BulkOptions],
+) -> AsyncIterator[OutcomeStream]:
+    """Run a bulk job while the ``async with`` body reads its outcomes.
+
+    Leaving the block early cancels the job: no task outlives the block.
+    """
+    concurrency = options.get("concurrency", DEFAULT_CONCURRENCY)
+    job: _Job[T] = _Job(
+        items, process, chunk_size=chunk_size, concurrency=concurrency,
+        stop_on_failure=options.get("stop_on_failure", False), abort=options.get("abort"),
+        deadline=options.get("deadline"), on_progress=options.get("on_progress"),
+    )  # fmt: skip
+    # A small buffer: workers wait (holding no new input) when the reader lags, so
+    # memory stays bounded by about 2 x concurrency chunks.
+    send, receive = anyio.create_memory_object_stream[ChunkResult](concurrency)
+    async with anyio.create_task_group() as tg, receive:
+        tg.start_soon(job.run, send)
+        try:
+            yield OutcomeStream(receive, job)
+        finally:
+            tg.cancel_scope.cancel()
+
+
+async def collect(stream_cm: AbstractAsyncContextManager[OutcomeStream]) -> BulkReport:
+    """Read a whole ``run_bulk`` stream into a ``BulkReport``."""
+    async with stream_cm as stream:
+        async for _ in stream.chunks():
+            pass
+        return stream.report

@@ -1,0 +1,453 @@
+"""The bulk layer over real loopback HTTP: chunking, outcomes, accounting, streaming."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import anyio
+import pytest
+
+import aiomsg
+from aiomsg import Outcome
+
+from .bulk_support import OK, Action, BulkServer, bulk_server
+
+SUB = "sub-1"
+FAST_RETRY = aiomsg.RetryPolicy(max_attempts=3, backoff_base=0.001, backoff_cap=0.005)
+
+
+def uuids(n: int) -> list[str]:
+    return [str(uuid.uuid4()) for _ in range(n)]
+
+
+def line_messages(n: int, prefix: str = "m") -> list[dict[str, Any]]:
+    return [
+        {
+            "user": {"msisdn": f"+65{10000000 + i}"},
+            "clientMessageId": f"{prefix}-{i}",
+            "content": {"title": "Event reminder", "icon": "calendar"},
+        }
+        for i in range(n)
+    ]
+
+
+def revicom(server: BulkServer, **kw: Any) -> aiomsg.Revicom:
+    return aiomsg.Revicom(token="t", base_url=server.url, retry=FAST_RETRY, **kw)
+
+
+def eightbyeight(server: BulkServer, **kw: Any) -> aiomsg.EightByEight:
+    return aiomsg.EightByEight(
+        api_key="k", chatapps_url=server.url, sms_url=server.url, retry=FAST_RETRY, **kw
+    )
+
+
+def assert_accounted(report: aiomsg.BulkReport, n: int) -> None:
+    indices = [o.index for o in report]
+    assert indices == list(range(n))
+    assert sum(report.counts.values()) == n == len(report)
+
+
+# ----------------------------------------------------------------- Revicom stop
+
+
+@pytest.mark.parametrize(
+    ("n", "requests"),
+    [(0, 0), (1, 1), (999, 1), (10_000, 1), (10_001, 2), (25_000, 3)],
+)
+async def test_stop_chunks_into_requests_of_10000(n: int, requests: int) -> None:
+    async with bulk_server() as server, revicom(server) as client:
+        report = await client.stop(uuids(n))
+    assert server.count("/stop") == requests == report.requests
+    assert all(len(s.body["uuids"]) <= 10_000 for s in server.seen)
+    assert_accounted(report, n)
+    assert report.counts[Outcome.STOPPED] == n
+    assert report.complete
+    assert report.succeeded
+
+
+async def test_stop_maps_codes_and_keeps_unknown_ones() -> None:
+    ids = uuids(6)
+    codes = {ids[0]: 200, ids[1]: 202, ids[2]: 403, ids[3]: 404, ids[4]: 201}
+
+    def plan(api: str, n: int, body: Any) -> Action:
+        return Action(codes=codes, drop=frozenset({ids[5]}), extra=2)
+
+    async with bulk_server(plan) as server, revicom(server) as client:
+        report = await client.stop(ids)
+    got = [(o.outcome, o.code) for o in report]
+    assert got == [
+        (Outcome.STOPPED, 200),
+        (Outcome.MAYBE_STOPPED, 202),
+        (Outcome.NOT_STOPPABLE, 403),
+        (Outcome.NOT_FOUND, 404),
+        (Outcome.UNKNOWN, 201),
+        (Outcome.UNKNOWN, None),
+    ]
+    assert report.extra_items == 2
+    assert report.provider_errors
+    assert not report.succeeded
+    assert [o.index for o in report.failures()] == [1, 2, 3, 4, 5]
+
+
+async def test_stop_sends_duplicates_once_and_reports_every_position() -> None:
+    a, b = uuids(2)
+    items = [a, b, a, a, b]
+    async with bulk_server() as server, revicom(server) as client:
+        report = await client.stop(items)
+    assert server.seen[0].body["uuids"] == [a, b]
+    assert [(o.index, o.id, o.outcome) for o in report] == [
+        (i, u, Outcome.STOPPED) for i, u in enumerate(items)
+    ]
+
+
+async def test_invalid_uuids_fail_alone_and_are_never_sent() -> None:
+    good = uuids(3)
+    items: list[Any] = [good[0], "not-a-uuid", good[1], 42, good[2]]
+    async with bulk_server() as server, revicom(server) as client:
+        report = await client.stop(items)
+    assert server.seen[0].body["uuids"] == good
+    outcomes = [o.outcome for o in report]
+    assert outcomes == [Outcome.STOPPED, Outcome.FAILED, Outcome.STOPPED, Outcome.FAILED,
+                        Outcome.STOPPED]  # fmt: skip
+    assert isinstance(report[1].error, aiomsg.ValidationError)
+    assert report[1].error.field == "uuids[1]"
+    assert isinstance(report[3].error, aiomsg.ValidationError)
+
+
+async def test_failed_request_marks_its_items_and_the_job_goes_on() -> None:
+    def plan(api: str, n: int, body: Any) -> Action:
+        return Action(kind="status", status=400) if n == 0 else OK
+
+    async with bulk_server(plan) as server, revicom(server) as client:
+        report = await client.stop(uuids(25), chunk_size=10, concurrency=1)
+    assert [o.outcome for o in report][:10] == [Outcome.FAILED] * 10
+    assert report.counts[Outcome.STOPPED] == 15
+    assert isinstance(report[0].error, aiomsg.BadRequestError)
+    assert report[0].code == 1000
+    assert server.count("/stop") == 3
+
+
+async def test_retryable_failures_are_retried_per_chunk() -> None:
+    def plan(api: str, n: int, body: Any) -> Action:
+        return Action(kind="status", status=503) if n == 0 else OK
+
+    async with bulk_server(plan) as server, revicom(server) as client:
+        report = await client.stop(uuids(5))
+    assert report.counts[Outcome.STOPPED] == 5
+    assert server.count("/stop") == 2
+    assert report.requests == 1  # requests as the job counts them: one per chunk
+
+
+async def test_stop_on_failure_reports_the_rest_as_not_attempted() -> None:
+    def plan(api: str, n: int, body: Any) -> Action:
+        return Action(kind="status", status=403) if n == 1 else OK
+
+    async with bulk_server(plan) as server, revicom(server) as client:
+        report = await client.stop(uuids(50), chunk_size=10, concurrency=1, stop_on_failure=True)
+    assert_accounted(report, 50)
+    assert report.counts[Outcome.STOPPED] == 10
+    assert report.counts[Outcome.FAILED] == 10
+    assert report.counts[Outcome.NOT_ATTEMPTED] == 30
+    assert not report.complete
+    assert server.count("/stop") == 2
+
+
+async def test_input_is_read_lazily_from_iterables_and_async_iterables() -> None:
+    pulled = 0
+
+    def gen() -> Iterator[str]:
+        nonlocal pulled
+        for u in uuids(3000):
+            pulled += 1
+            yield u
+
+    async def agen() -> AsyncIterator[str]:
+        for u in uuids(2500):
+            await anyio.lowlevel.checkpoint()
+            yield u
+
+    async with bulk_server() as server, revicom(server) as client:
+        async with client.stream_stop(gen(), chunk_size=100, concurrency=2) as outcomes:
+            first = await outcomes.__anext__()
+            assert first.outcome is Outcome.STOPPED
+            assert pulled < 3000  # not everything was read up front
+            rest = [o async for o in outcomes]
+        assert len(rest) + 1 == 3000
+        report = await client.stop(agen(), chunk_size=1000)
+    assert_accounted(report, 2500)
+
+
+async def test_concurrency_never_exceeds_the_limit() -> None:
+    def plan(api: str, n: int, body: Any) -> Action:
+        return Action(delay=0.01)
+
+    async with bulk_server(plan) as server, revicom(server) as client:
+        report = await client.stop(uuids(400), chunk_size=10, concurrency=3)
+    assert server.max_in_flight <= 3
+    assert server.max_in_flight >= 2  # the bound is used, not serialised
+    assert_accounted(report, 400)
+
+
+async def test_progress_is_reported_as_chunks_finish() -> None:
+    seen: list[aiomsg.Progress] = []
+    async with bulk_server() as server, revicom(server) as client:
+        await client.stop(uuids(35), chunk_size=10, on_progress=seen.append)
+    assert [p.done for p in seen] == sorted(p.done for p in seen)
+    assert seen[-1].done == 35
+    assert seen[-1].total == 35
+    assert seen[-1].counts[Outcome.STOPPED] == 35
+    assert len(seen) == 4
+
+
+async def test_abort_midway_accounts_for_every_item_and_leaves_nothing_open() -> None:
+    abort = anyio.Event()
+    finished = 0
+
+    def plan(api: str, n: int, body: Any) -> Action:
+        return Action(delay=0.02)
+
+    def progress(p: aiomsg.Progress) -> None:
+        nonlocal finished
+        finished = p.done
+        if p.done >= 100:
+            abort.set()
+
+    before = set(asyncio.all_tasks())
+    async with bulk_server(plan) as server, revicom(server) as client:
+        report = await client.stop(
+            uuids(500), chunk_size=10, concurrency=4, abort=abort, on_progress=progress
+        )
+        connector = client._transport._session.connector  # type: ignore[union-attr]
+        assert connector is not None
+        assert not connector._acquired  # every connection released
+    assert_accounted(report, 500)  # 50 chunks, all accounted for
+    assert not report.complete
+    assert report.counts[Outcome.STOPPED] >= 100
+    assert report.counts[Outcome.NOT_ATTEMPTED] > 0
+    sent = {u for s in server.seen for u in s.body["uuids"]}
+    for o in report:
+        if o.outcome is Outcome.NOT_ATTEMPTED:
+            assert o.id not in sent
+    assert set(asyncio.all_tasks()) - before <= {asyncio.current_task()}
+
+
+async def test_deadline_stops_the_job_like_abort() -> None:
+    def plan(api: str, n: int, body: Any) -> Action:
+        return Action(delay=0.05)
+
+    async with bulk_server(plan) as server, revicom(server) as client:
+        report = await client.stop(uuids(200), chunk_size=10, concurrency=2, deadline=0.12)
+    assert_accounted(report, 200)
+    assert not report.complete
+    assert report.counts[Outcome.NOT_ATTEMPTED] > 0
+
+
+async def test_leaving_the_stream_early_cancels_the_job() -> None:
+    before = set(asyncio.all_tasks())
+    async with bulk_server() as server, revicom(server) as client:
+        async with client.stream_stop(uuids(1000), chunk_size=10, concurrency=2) as outcomes:
+            async for _ in outcomes:
+                break
+        requests_then = server.count("/stop")
+        await asyncio.sleep(0.05)
+        assert server.count("/stop") == requests_then
+    assert set(asyncio.all_tasks()) - before <= {asyncio.current_task()}
+
+
+async def test_streaming_a_million_uuids_keeps_buffering_bounded() -> None:
+    total = 1_000_000
+    chunk, concurrency = 10_000, 4
+    pulled = 0
+
+    def gen() -> Iterator[str]:
+        nonlocal pulled
+        base = str(uuid.uuid4())[:-8]
+        for i in range(total):
+            pulled += 1
+            yield f"{base}{i:08x}"
+
+    consumed = 0
+    worst = 0
+    async with bulk_server() as server, revicom(server) as client:
+        async with client.stream_stop(gen(), chunk_size=chunk, concurrency=concurrency) as out:
+            async for item in out.chunks():
+                consumed += len(item)
+                worst = max(worst, pulled - consumed)
+        report = out.report
+    assert consumed == total == len(report)
+    assert report.counts[Outcome.STOPPED] == total
+    # In flight + buffered + being read: never more than a few chunks per worker.
+    assert worst <= (2 * concurrency + 2) * chunk
+    assert server.count("/stop") == 100
+
+
+# ----------------------------------------------------------------- LINE sends
+
+
+@pytest.mark.parametrize(
+    ("n", "requests"),
+    [(0, 0), (1, 1), (999, 1), (1000, 1), (1001, 2), (25_000, 25)],
+)
+async def test_line_chunks_into_requests_of_1000(n: int, requests: int) -> None:
+    async with bulk_server() as server, eightbyeight(server) as client:
+        report = await client.chatapps.send_line_notifications(
+            SUB, line_messages(n), client_batch_id="campaign-7", concurrency=8
+        )
+    assert server.count("/lon/batch") == requests
+    assert all(len(s.body["messages"]) <= 1000 for s in server.seen)
+    assert all(s.body["clientBatchId"] == "campaign-7" for s in server.seen)
+    assert_accounted(report, n)
+    assert report.counts[Outcome.ACCEPTED] == n
+    assert len(report.batches) == requests
+    covered = sorted((b.start, b.stop) for b in report.batches)
+    assert covered == [(s, min(s + 1000, n)) for s in range(0, n, 1000)]
+
+
+async def test_line_chunk_size_may_be_smaller_never_larger() -> None:
+    async with bulk_server() as server, eightbyeight(server) as client:
+        report = await client.chatapps.send_line_notifications(
+            SUB, line_messages(25), chunk_size=10
+        )
+        assert server.count("/lon/batch") == 3
+        assert report.counts[Outcome.ACCEPTED] == 25
+        with pytest.raises(aiomsg.ValidationError):
+            await client.chatapps.send_line_notifications(SUB, line_messages(1), chunk_size=1001)
+
+
+async def test_line_outcomes_with_messages_in_response() -> None:
+    msgs = line_messages(4)
+
+    def plan(api: str, n: int, body: Any) -> Action:
+        return Action(rejected=frozenset({"m-1"}))
+
+    async with bulk_server(plan) as server, eightbyeight(server) as client:
+        report = await client.chatapps.send_line_notifications(SUB, msgs)
+    assert [(o.id, o.outcome, o.code) for o in report] == [
+        ("m-0", Outcome.ACCEPTED, None),
+        ("m-1", Outcome.REJECTED, 3038),
+        ("m-2", Outcome.ACCEPTED, None),
+        ("m-3", Outcome.ACCEPTED, None),
+    ]
+    assert all(o.provider_id for o in report)  # each message's umid
+    assert server.seen[0].body["includeMessagesInResponse"] is True
+
+
+async def test_line_outcomes_from_counts_only_when_unambiguous() -> None:
+    def plan(api: str, n: int, body: Any) -> Action:
+        # request 0: all accepted; 1: all rejected; 2: mixed
+        ids = {m["clientMessageId"] for m in body["messages"]}
+        return Action(rejected=frozenset(ids) if n == 1 else frozenset({"m-4"}) if n == 2 else
+                      frozenset())  # fmt: skip
+
+    async with bulk_server(plan) as server, eightbyeight(server) as client:
+        report = await client.chatapps.send_line_notifications(
+            SUB, line_messages(6), include_messages_in_response=False, chunk_size=2,
+            concurrency=1,
+        )  # fmt: skip
+    assert [o.outcome for o in report] == [Outcome.ACCEPTED] * 2 + [Outcome.REJECTED] * 2 + [
+        Outcome.UNKNOWN
+    ] * 2
+
+
+async def test_line_possibly_delivered_failures_are_unknown_and_never_resent() -> None:
+    def plan(api: str, n: int, body: Any) -> Action:
+        if n == 0:
+            return Action(kind="reset_after")
+        if n == 1:
+            return Action(kind="status", status=500)
+        return OK
+
+    async with bulk_server(plan) as server, eightbyeight(server) as client:
+        report = await client.chatapps.send_line_notifications(
+            SUB, line_messages(30), chunk_size=10, concurrency=1
+        )
+    assert server.count("/lon/batch") == 3  # nothing sent twice
+    assert [o.outcome for o in report] == [Outcome.UNKNOWN] * 20 + [Outcome.ACCEPTED] * 10
+    error = report[0].error
+    assert isinstance(error, aiomsg.OutcomeUnknownError)
+    assert error.client_message_ids == tuple(f"m-{i}" for i in range(10))
+
+
+async def test_line_429_is_retried_and_4xx_fails_its_chunk() -> None:
+    def plan(api: str, n: int, body: Any) -> Action:
+        if n == 0:
+            return Action(kind="status", status=429, headers={"Retry-After": "0"})
+        if n == 2:
+            return Action(kind="status", status=400)
+        return OK
+
+    async with bulk_server(plan) as server, eightbyeight(server) as client:
+        report = await client.chatapps.send_line_notifications(
+            SUB, line_messages(20), chunk_size=10, concurrency=1
+        )
+    assert server.count("/lon/batch") == 3
+    assert [o.outcome for o in report] == [Outcome.ACCEPTED] * 10 + [Outcome.FAILED] * 10
+    assert isinstance(report[10].error, aiomsg.BadRequestError)
+
+
+async def test_line_invalid_messages_fail_alone_and_ids_are_generated() -> None:
+    msgs: list[Any] = line_messages(3)
+    msgs[1] = {"user": {"msisdn": "12"}, "content": {}}
+    msgs.append(aiomsg.LineNotification(user=aiomsg.LineUser(msisdn="+6512345678"),
+                                        content=aiomsg.LineContent(title="typed")))  # fmt: skip
+    async with bulk_server() as server, eightbyeight(server) as client:
+        report = await client.chatapps.send_line_notifications(SUB, msgs)
+    sent = server.seen[0].body["messages"]
+    assert len(sent) == 3
+    assert report[1].outcome is Outcome.FAILED
+    assert isinstance(report[1].error, aiomsg.ValidationError)
+    assert report[1].error.field == "messages[1].user.msisdn"
+    generated = report[3].id
+    assert generated
+    assert sent[2]["clientMessageId"] == generated
+    assert report[3].outcome is Outcome.ACCEPTED
+
+
+async def test_line_duplicates_within_a_request_are_sent_once() -> None:
+    one = line_messages(1)[0]
+    clash = {**one, "content": {"title": "different"}}
+    no_id = {"user": {"msisdn": "+6512345678"}, "content": {"title": "x"}}
+    async with bulk_server() as server, eightbyeight(server) as client:
+        report = await client.chatapps.send_line_notifications(
+            SUB, [one, dict(one), clash, no_id, dict(no_id)]
+        )
+    assert len(server.seen[0].body["messages"]) == 2
+    assert [o.outcome for o in report] == [
+        Outcome.ACCEPTED, Outcome.ACCEPTED, Outcome.FAILED, Outcome.ACCEPTED, Outcome.ACCEPTED
+    ]  # fmt: skip
+    assert report[3].id == report[4].id
+    assert report[0].provider_id == report[1].provider_id
+
+
+# ----------------------------------------------------------------- cancels
+
+
+@pytest.mark.parametrize("api", ["sms", "chatapps"])
+async def test_bulk_cancels_fan_out_one_request_each(api: str) -> None:
+    ids = uuids(40)
+    gone, done, broken = ids[3], ids[5], ids[7]
+
+    def plan(_: str, n: int, umid: Any) -> Action:
+        if umid == gone:
+            return Action(kind="status", status=404)
+        if umid == broken:
+            return Action(kind="status", status=401)
+        return Action(cancelled_count=0 if umid == done else 1)
+
+    async with bulk_server(plan) as server, eightbyeight(server) as client:
+        resource = client.sms if api == "sms" else client.chatapps
+        items: list[Any] = [*ids, "bad-umid", ids[0]]
+        report = await resource.cancel_messages(SUB, items, concurrency=8)
+    assert server.count("/messages/") == 41  # 40 valid ids, and the repeat in its own take
+    assert server.max_in_flight <= 8
+    assert_accounted(report, 42)
+    assert report[3].outcome is Outcome.NOT_FOUND
+    assert report[5].outcome is Outcome.NOT_CANCELLED
+    assert report[7].outcome is Outcome.FAILED
+    assert isinstance(report[7].error, aiomsg.AuthenticationError)
+    assert report[40].outcome is Outcome.FAILED
+    assert isinstance(report[40].error, aiomsg.ValidationError)
+    assert report.counts[Outcome.CANCELLED] == 38
