@@ -67,7 +67,9 @@ class BulkOptions(TypedDict, total=False):
     ``abort``: an ``anyio.Event`` or ``asyncio.Event``; setting it stops the job the
     same way (in-flight items become ``unknown``). ``deadline``: seconds after which
     the job stops the same way. ``on_progress``: called with a ``Progress`` each
-    time a request's items are done.
+    time a request's items are done. ``before_send``: called with the input
+    positions a request carries just before it is sent (a resume journal uses it
+    to know which items may have reached the provider if the process dies).
     """
 
     concurrency: int
@@ -75,6 +77,7 @@ class BulkOptions(TypedDict, total=False):
     abort: Any
     deadline: float | None
     on_progress: Callable[[Progress], None] | None
+    before_send: Callable[[Sequence[int]], None] | None
 
 
 class Outcome(str, enum.Enum):
@@ -162,6 +165,7 @@ class Chunk(Generic[T]):
 
     __slots__ = (
         "batches",
+        "before_send",
         "codes",
         "error_flag",
         "errors",
@@ -189,6 +193,7 @@ class Chunk(Generic[T]):
         self.extra_items = 0
         self.requests = 0
         self.error_flag = False
+        self.before_send: Callable[[Sequence[int]], None] | None = None
 
     def __len__(self) -> int:
         return len(self.items)
@@ -199,8 +204,12 @@ class Chunk(Generic[T]):
         self.codes[i] = code
 
     def mark_in_flight(self, positions: Sequence[int]) -> None:
+        """Note the chunk positions the request about to be sent carries."""
         self.in_flight = positions
         self.requests += 1
+        if self.before_send is not None:
+            start = self.start
+            self.before_send([start + i for i in positions])
 
     def interrupt(self) -> None:
         """The job stopped mid-request: what was in flight is now unknown."""
@@ -435,6 +444,7 @@ class _Job(Generic[T]):
         abort: Any,
         deadline: float | None,
         on_progress: Callable[[Progress], None] | None,
+        before_send: Callable[[Sequence[int]], None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValidationError("concurrency", f"is {concurrency}", "at least 1")
@@ -450,6 +460,7 @@ class _Job(Generic[T]):
         self._abort = abort
         self._deadline = deadline
         self._on_progress = on_progress
+        self._before_send = before_send
         self._leftovers: list[ChunkResult] = []
         self._done = 0
         self._requests = 0
@@ -494,6 +505,7 @@ class _Job(Generic[T]):
             if taken is None:
                 return
             chunk = Chunk(*taken)
+            chunk.before_send = self._before_send
             try:
                 await self._process(chunk)
             except BaseException:
@@ -594,6 +606,7 @@ async def run_bulk(
         items, process, chunk_size=chunk_size, concurrency=concurrency,
         stop_on_failure=options.get("stop_on_failure", False), abort=options.get("abort"),
         deadline=options.get("deadline"), on_progress=options.get("on_progress"),
+        before_send=options.get("before_send"),
     )  # fmt: skip
     # A small buffer: workers wait (holding no new input) when the reader lags, so
     # memory stays bounded by about 2 x concurrency chunks.

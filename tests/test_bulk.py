@@ -451,3 +451,21 @@ async def test_bulk_cancels_fan_out_one_request_each(api: str) -> None:
     assert report[40].outcome is Outcome.FAILED
     assert isinstance(report[40].error, aiomsg.ValidationError)
     assert report.counts[Outcome.CANCELLED] == 38
+
+
+async def test_before_send_sees_each_request_before_it_leaves() -> None:
+    announced: list[list[int]] = []
+    counts_then: list[int] = []
+
+    async with bulk_server() as server, eightbyeight(server) as client:
+
+        def before_send(positions: Any) -> None:
+            announced.append(list(positions))
+            counts_then.append(server.count("/lon/batch"))
+
+        report = await client.chatapps.send_line_notifications(
+            SUB, line_messages(25), chunk_size=10, concurrency=1, before_send=before_send
+        )
+    assert announced == [list(range(0, 10)), list(range(10, 20)), list(range(20, 25))]
+    assert counts_then == [0, 1, 2]  # announced before the server saw it
+    assert report.counts[Outcome.ACCEPTED] == 25
