@@ -211,6 +211,18 @@ class Chunk(Generic[T]):
             start = self.start
             self.before_send([start + i for i in positions])
 
+    def fail_unfinished(self, error: BaseException) -> None:
+        """An unexpected error: what was in flight is unknown (it may have reached the
+        provider), what was never sent fails with it."""
+        for i in self.in_flight:
+            if self.outcomes[i] is Outcome.NOT_ATTEMPTED:
+                self.outcomes[i] = Outcome.UNKNOWN
+                self.errors[i] = error
+        self.in_flight = ()
+        for i, outcome in enumerate(self.outcomes):
+            if outcome is Outcome.NOT_ATTEMPTED:
+                self.fail(i, error)
+
     def interrupt(self) -> None:
         """The job stopped mid-request: what was in flight is now unknown."""
         error = InterruptedError_(_INTERRUPTED)
@@ -508,6 +520,10 @@ class _Job(Generic[T]):
             chunk.before_send = self._before_send
             try:
                 await self._process(chunk)
+            except Exception as exc:
+                # Not a provider answer (those are handled per item): never lose the
+                # chunk's items to it; they fail with the error and the job goes on.
+                chunk.fail_unfinished(exc)
             except BaseException:
                 chunk.interrupt()
                 self._leftovers.append(chunk.result())

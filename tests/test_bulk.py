@@ -469,3 +469,21 @@ async def test_before_send_sees_each_request_before_it_leaves() -> None:
     assert announced == [list(range(0, 10)), list(range(10, 20)), list(range(20, 25))]
     assert counts_then == [0, 1, 2]  # announced before the server saw it
     assert report.counts[Outcome.ACCEPTED] == 25
+
+
+async def test_an_unexpected_error_in_a_chunk_loses_no_item() -> None:
+    from aiomsg.bulk import Chunk, collect, run_bulk
+
+    async def process(chunk: Chunk[str]) -> None:
+        chunk.outcomes[0] = Outcome.STOPPED
+        chunk.mark_in_flight([1])
+        if chunk.start == 3:
+            raise RuntimeError("boom")
+        chunk.outcomes[1] = Outcome.STOPPED
+        chunk.outcomes[2] = Outcome.STOPPED
+
+    report = await collect(run_bulk(list("abcdefghi"), process, chunk_size=3, concurrency=2))
+    assert_accounted(report, 9)
+    assert [o.outcome for o in report][3:6] == [Outcome.STOPPED, Outcome.UNKNOWN, Outcome.FAILED]
+    assert isinstance(report[5].error, RuntimeError)
+    assert report.counts[Outcome.STOPPED] == 7
