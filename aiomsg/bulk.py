@@ -177,6 +177,7 @@ class Chunk(Generic[T]):
         "provider_ids",
         "requests",
         "start",
+        "tally",
     )
 
     def __init__(self, start: int, items: list[T]) -> None:
@@ -194,11 +195,14 @@ class Chunk(Generic[T]):
         self.requests = 0
         self.error_flag = False
         self.before_send: Callable[[Sequence[int]], None] | None = None
+        # Outcome counts, when the processor already knows them (saves a pass).
+        self.tally: dict[Outcome, int] | None = None
 
     def __len__(self) -> int:
         return len(self.items)
 
     def fail(self, i: int, error: BaseException, code: int | None = None) -> None:
+        self.tally = None
         self.outcomes[i] = Outcome.FAILED
         self.errors[i] = error
         self.codes[i] = code
@@ -225,6 +229,7 @@ class Chunk(Generic[T]):
 
     def interrupt(self) -> None:
         """The job stopped mid-request: what was in flight is now unknown."""
+        self.tally = None
         error = InterruptedError_(_INTERRUPTED)
         for i in self.in_flight:
             if self.outcomes[i] is Outcome.NOT_ATTEMPTED:
@@ -252,6 +257,7 @@ class Chunk(Generic[T]):
             extra_items=self.extra_items,
             requests=self.requests,
             error_flag=self.error_flag,
+            tally=self.tally,
         )
 
 
@@ -270,9 +276,16 @@ class ChunkResult:
     extra_items: int = 0
     requests: int = 0
     error_flag: bool = False
+    tally: dict[Outcome, int] | None = None
 
     def __len__(self) -> int:
         return len(self.outcomes)
+
+    def counts(self) -> dict[Outcome, int]:
+        """Items per outcome in this chunk."""
+        if self.tally is None:
+            self.tally = dict(Counter(self.outcomes))
+        return self.tally
 
     def __iter__(self) -> Iterator[ItemOutcome]:
         start = self.start
@@ -324,7 +337,7 @@ class BulkReport:
         if self._chunks and chunk.start < self._chunks[-1].start:
             self._sorted = False
         self._chunks.append(chunk)
-        for outcome, n in Counter(chunk.outcomes).items():
+        for outcome, n in chunk.counts().items():
             self.counts[outcome] += n
         self.batches.extend(chunk.batches)
         self.extra_items += chunk.extra_items
@@ -544,7 +557,7 @@ class _Job(Generic[T]):
         self._done += len(r)
         self._requests += r.requests
         if self._on_progress is not None:
-            for outcome, n in Counter(r.outcomes).items():
+            for outcome, n in r.counts().items():
                 self._counts[outcome] += n
             self._on_progress(Progress(self._done, self.total, dict(self._counts), self._requests))
 

@@ -255,39 +255,10 @@ class ChatApps:
         client_batch_id: str | UnsetType,
         include: bool,
     ) -> None:
-        typed: list[LineNotification] = []
-        positions: list[int] = []  # chunk position of each message sent
-        first_of: dict[str, int] = {}  # clientMessageId -> index into typed
-        repeats: list[tuple[int, int]] = []  # (chunk position, index into typed)
-        generated: dict[str, str] = {}
-        for i, item in enumerate(chunk.items):
-            try:
-                msg = as_line_notification(item, f"messages[{chunk.start + i}]")
-            except ValidationError as exc:
-                chunk.ids[i] = item_id(item)
-                chunk.fail(i, exc)
-                continue
-            if msg.client_message_id is UNSET:
-                # Identical messages without an id are one message sent twice by
-                # mistake: key them by content so they share one generated id.
-                key = encode(msg).decode()
-                cmid = generated.get(key) or str(uuid.uuid4())
-                generated[key] = cmid
-                msg = msgspec.structs.replace(msg, client_message_id=cmid)
-            cmid = str(msg.client_message_id)
-            chunk.ids[i] = cmid
-            seen = first_of.get(cmid)
-            if seen is None:
-                first_of[cmid] = len(typed)
-                typed.append(msg)
-                positions.append(i)
-            elif typed[seen] == msg:
-                repeats.append((i, seen))  # the same message twice: sent once
-            else:
-                chunk.fail(i, _duplicate_id_error(chunk.start + i))
+        typed, positions, repeats = _prepare_fast(chunk) or _prepare(chunk)
         if not typed:
             return
-        chunk.mark_in_flight(positions + [i for i, _ in repeats])
+        chunk.mark_in_flight(positions if not repeats else [*positions, *(i for i, _ in repeats)])
         batch = LineNotificationBatch(
             messages=typed,
             client_batch_id=client_batch_id,
@@ -313,6 +284,7 @@ class ChatApps:
                 chunk.errors[i] = chunk.errors[j]
                 if chunk.provider_ids is not None:
                     chunk.provider_ids[i] = chunk.provider_ids[j]
+                chunk.tally = None
 
     async def cancel_messages(
         self, sub_account_id: str, umids: ItemsInput[str], **options: Unpack[BulkOptions]
@@ -375,6 +347,61 @@ class ChatApps:
         )
 
 
+Prepared = tuple[list[LineNotification], list[int], list[tuple[int, int]]]
+
+
+_TYPED: Final = {LineNotification}
+
+
+def _prepare_fast(chunk: Chunk[LineMessageInput]) -> Prepared | None:
+    """The common case in one pass of C-level work: typed messages, each with its own
+    clientMessageId. None when any message needs the careful path."""
+    items = chunk.items
+    if set(map(type, items)) != _TYPED:
+        return None
+    typed: list[LineNotification] = items  # type: ignore[assignment]
+    ids = [m.client_message_id for m in typed]
+    if UNSET in ids or len(set(ids)) != len(ids):
+        return None
+    chunk.ids = ids  # type: ignore[assignment]
+    return typed, list(range(len(typed))), []
+
+
+def _prepare(chunk: Chunk[LineMessageInput]) -> Prepared:
+    """Validate, give ids, and drop repeats within the request, item by item."""
+    typed: list[LineNotification] = []
+    positions: list[int] = []  # chunk position of each message sent
+    first_of: dict[str, int] = {}  # clientMessageId -> index into typed
+    repeats: list[tuple[int, int]] = []  # (chunk position, index into typed)
+    generated: dict[str, str] = {}
+    for i, item in enumerate(chunk.items):
+        try:
+            msg = as_line_notification(item, f"messages[{chunk.start + i}]")
+        except ValidationError as exc:
+            chunk.ids[i] = item_id(item)
+            chunk.fail(i, exc)
+            continue
+        if msg.client_message_id is UNSET:
+            # Identical messages without an id are one message sent twice by
+            # mistake: key them by content so they share one generated id.
+            key = encode(msg).decode()
+            cmid = generated.get(key) or str(uuid.uuid4())
+            generated[key] = cmid
+            msg = msgspec.structs.replace(msg, client_message_id=cmid)
+        cmid = str(msg.client_message_id)
+        chunk.ids[i] = cmid
+        seen = first_of.get(cmid)
+        if seen is None:
+            first_of[cmid] = len(typed)
+            typed.append(msg)
+            positions.append(i)
+        elif typed[seen] == msg:
+            repeats.append((i, seen))  # the same message twice: sent once
+        else:
+            chunk.fail(i, _duplicate_id_error(chunk.start + i))
+    return typed, positions, repeats
+
+
 #: States in a send answer that mean 8x8 took the message; refusals are "rejected".
 _ACCEPTED_STATES: Final = frozenset(
     {
@@ -415,6 +442,16 @@ def _merge_line_result(
     positions: list[int],
 ) -> None:
     """Per-message outcomes from a 200 answer to one batch request."""
+    answers = result.messages
+    if answers is not None and len(answers) == len(typed) == len(chunk):
+        # The common case: every message answered, in the order sent.
+        if [a.client_message_id for a in answers] == chunk.ids:
+            states = [a.status.state for a in answers]
+            if states.count(MessageState.QUEUED) == len(states):
+                chunk.provider_ids = [a.umid for a in answers]
+                chunk.outcomes = [Outcome.ACCEPTED] * len(states)
+                chunk.tally = {Outcome.ACCEPTED: len(states)}
+                return
     if result.messages is not None:
         chunk.provider_ids = [None] * len(chunk)
         by_id = {m.client_message_id: m for m in result.messages if m.client_message_id}

@@ -146,7 +146,8 @@ class Revicom(BaseClient):
         if not valid:
             return
         sent = items if len(valid) == n else [items[i] for i in valid]
-        unique = list(dict.fromkeys(sent))
+        # A set is the cheapest duplicate check; only build the ordered copy if needed.
+        unique = sent if len(set(sent)) == len(sent) else list(dict.fromkeys(sent))
         chunk.mark_in_flight(valid)
         try:
             result = await self.stop_prepared(unique)
@@ -164,6 +165,7 @@ class Revicom(BaseClient):
                 chunk.codes = codes  # type: ignore[assignment]
                 if codes.count(StopCode.STOPPED) == n:
                     chunk.outcomes = [Outcome.STOPPED] * n
+                    chunk.tally = {Outcome.STOPPED: n}
                 else:
                     chunk.outcomes = [_CODE_OUTCOMES.get(c, Outcome.UNKNOWN) for c in codes]
                 return
