@@ -45,7 +45,7 @@ def resolve_secret(value: str | None, *, arg: str, env: str, what: str) -> str:
         raise ConfigurationError(f"{source} must be a string")
     if not value:
         raise ConfigurationError(f"{source} is empty; give the {what} itself")
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if any(ch.isspace() or ord(ch) < 32 or 127 <= ord(ch) <= 159 for ch in value):
         raise ConfigurationError(
             f"{source} contains whitespace or control characters; check how the {what} "
             "was copied (the value is not shown)"

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import ClassVar, Final
+from typing import Any, ClassVar, Final
 
 import msgspec
 
@@ -78,6 +78,18 @@ def redact_text(text: str) -> str:
 
 class AiomsgError(Exception):
     """Root of every exception aiomsg raises on purpose."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses take arguments that ``args`` does not hold, so the default
+        # ``cls(*args)`` cannot rebuild them: restore the attributes instead, so that
+        # errors survive pickling (process pools, task queues).
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[AiomsgError], args: tuple[Any, ...], state: dict[str, Any]) -> AiomsgError:
+    exc = cls.__new__(cls, *args)
+    exc.__dict__.update(state)
+    return exc
 
 
 class ConfigurationError(AiomsgError, ValueError):
@@ -282,6 +294,8 @@ class TLSVersionError(APIStatusError):
         hint = self.default_message
         text = f"{message} — {hint}" if message else hint
         super().__init__(text, **kwargs)  # type: ignore[arg-type]
+        # str() carries the hint; ``message`` stays the provider's own text.
+        self.message = message or hint
 
 
 class RateLimitError(APIStatusError):

@@ -11,7 +11,7 @@ import re
 from typing import Final
 from urllib.parse import quote
 
-from ._errors import ValidationError
+from ._errors import ValidationError, redact_text
 
 SUB_ACCOUNT_ID_RULE: Final = "3 to 50 characters from A-Z a-z 0-9 - . _ &"
 _SUB_ACCOUNT_ID_RE: Final = re.compile(r"[A-Za-z0-9\-._&]{3,50}")
@@ -26,7 +26,7 @@ _UUID_RE: Final = re.compile(
 )
 
 SEGMENT_RULE: Final = "non-empty, no whitespace or control characters, not '.' or '..'"
-_BAD_SEGMENT_CHARS_RE: Final = re.compile(r"[\s\x00-\x1f\x7f]")
+_BAD_SEGMENT_CHARS_RE: Final = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 
 E164_RULE: Final = "E.164: '+' then 7 to 15 digits, first digit not 0"
 _E164_RE: Final = re.compile(r"\+[1-9][0-9]{6,14}")
@@ -41,11 +41,14 @@ _URL_RE: Final = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
 
 
 def describe(value: object) -> str:
-    """A short, safe description of a rejected value (never the whole value)."""
+    """A short, safe description of a rejected value (never the whole value).
+
+    Phone-number-like digit runs are masked: a list of MSISDNs passed where uuids
+    belong must not end up in exception text."""
     if isinstance(value, str):
         if not value:
             return "empty string"
-        shown = value if len(value) <= 40 else value[:37] + "..."
+        shown = redact_text(value if len(value) <= 40 else value[:37] + "...")
         return f"{shown!r} ({len(value)} characters)"
     return f"a value of type {type(value).__name__}"
 
@@ -151,7 +154,8 @@ def quote_segment(value: str) -> str:
     return encoded
 
 
-_HEX_TO_X: Final = str.maketrans("0123456789abcdefABCDEF", "x" * 22)
+# 'x' itself is mapped away so that a literal "xxxxxxxx-xxxx-..." is not taken for a uuid.
+_HEX_TO_X: Final = str.maketrans("0123456789abcdefABCDEFxX", "x" * 22 + "??")
 _UUID_SHAPE: Final = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\n"
 
 

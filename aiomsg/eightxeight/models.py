@@ -26,6 +26,8 @@ from .._validation import (
     check_one_of,
     check_text,
     check_url,
+    describe,
+    require_str,
 )
 
 __all__ = [
@@ -79,8 +81,32 @@ class _Request(
 
 
 def _text(prefix: str, name: str, value: str | UnsetType, max_length: int | None = None) -> None:
-    if value is not UNSET:
-        check_text(f"{prefix}{name}", value, max_length)
+    if value is UNSET:
+        return
+    if not isinstance(value, str):
+        require_str(prefix + name, value)
+    # Runs for every field of every message: name the field only when a check can fail.
+    if not value.isascii() or (max_length is not None and len(value) > max_length):
+        check_text(prefix + name, value, max_length)
+
+
+# Building a Struct by hand does not type-check its fields: without these checks a dict
+# given where a Struct belongs would skip its validation and still be sent.
+def _nested(field: str, value: object, tp: type[msgspec.Struct]) -> None:
+    if value is not UNSET and not isinstance(value, tp):
+        raise ValidationError(field, f"got {describe(value)}", f"a {tp.__name__}")
+
+
+def _nested_list(field: str, value: object, tp: type[msgspec.Struct]) -> None:
+    if value is UNSET:
+        return
+    if isinstance(value, list):
+        for item in value:
+            if not isinstance(item, tp):
+                break
+        else:
+            return
+    raise ValidationError(field, f"got {describe(value)}", f"a list of {tp.__name__}")
 
 
 class LineUser(_Request, frozen=True):
@@ -96,13 +122,16 @@ class LineUser(_Request, frozen=True):
                 "user", "has neither msisdn nor channelUserId", "a recipient is required"
             )
         if self.country is not UNSET:
-            check_country(self.country)
+            check_country(require_str("user.country", self.country))
         if self.msisdn is not UNSET:
-            check_msisdn(self.msisdn, self.country is not UNSET)
+            check_msisdn(require_str("user.msisdn", self.msisdn), self.country is not UNSET)
         _text("user.", "channelUserId", self.channel_user_id, 100)
 
     def __repr__(self) -> str:  # phone numbers are personal data: last four digits only
         return _user_repr("LineUser", self.msisdn, self.country, self.channel_user_id)
+
+    def __rich_repr__(self) -> list[tuple[str, str]]:  # msgspec's own shows every field
+        return _user_fields(self.msisdn, self.country, self.channel_user_id)
 
 
 class LineEmphasis(_Request, frozen=True):
@@ -157,6 +186,9 @@ class LineContent(_Request, frozen=True):
         _text("content.", "company", self.company)
         _text("content.", "greeting", self.greeting)
         _text("content.", "explanation", self.explanation)
+        _nested("content.emphasis", self.emphasis, LineEmphasis)
+        _nested_list("content.list", self.items, LineListItem)
+        _nested_list("content.actions", self.actions, LineAction)
         if self.icon is not UNSET:
             check_one_of(self.icon, ICONS, "content.icon")
 
@@ -185,9 +217,12 @@ class LineNotification(_Request, frozen=True):
     sms_fallback: SmsFallback | UnsetType = UNSET
 
     def __post_init__(self) -> None:
+        _nested("user", self.user, LineUser)
+        _nested("content", self.content, LineContent)
+        _nested("smsFallback", self.sms_fallback, SmsFallback)
         _text("", "clientMessageId", self.client_message_id, MAX_CLIENT_MESSAGE_ID)
         if self.dlr_callback_url is not UNSET:
-            check_url(self.dlr_callback_url, "dlrCallbackUrl")
+            check_url(require_str("dlrCallbackUrl", self.dlr_callback_url), "dlrCallbackUrl")
 
 
 class LineNotificationBatch(_Request, frozen=True):
@@ -255,6 +290,9 @@ class UserInfo(_Response, frozen=True, gc=False):
     def __repr__(self) -> str:
         return _user_repr("UserInfo", self.msisdn, self.country, self.channel_user_id)
 
+    def __rich_repr__(self) -> list[tuple[str, str]]:
+        return _user_fields(self.msisdn, self.country, self.channel_user_id)
+
 
 class LineMessageResult(_Response, frozen=True, gc=False):
     """One message of a LINE send answer: its 8x8 ``umid`` and status."""
@@ -285,18 +323,28 @@ def _mask(msisdn: str) -> str:
     return "***" + msisdn[-4:] if len(msisdn) > 4 else "***"
 
 
-def _user_repr(cls_name: str, msisdn: object, country: object, channel_user_id: object) -> str:
+def _user_fields(msisdn: object, country: object, channel_user_id: object) -> list[tuple[str, str]]:
     parts = []
     if isinstance(msisdn, str):
-        parts.append(f"msisdn={_mask(msisdn)!r}")
+        parts.append(("msisdn", _mask(msisdn)))
     if isinstance(country, str):
-        parts.append(f"country={country!r}")
+        parts.append(("country", country))
     if isinstance(channel_user_id, str):
-        parts.append("channel_user_id='***'")
-    return f"{cls_name}({', '.join(parts)})"
+        parts.append(("channel_user_id", "***"))
+    return parts
+
+
+def _user_repr(cls_name: str, msisdn: object, country: object, channel_user_id: object) -> str:
+    fields = _user_fields(msisdn, country, channel_user_id)
+    return f"{cls_name}({', '.join(f'{name}={value!r}' for name, value in fields)})"
 
 
 _ERROR_PATH_RE: Final = re.compile(r"^(?P<problem>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+# msgspec checks the Literal enums before ``__post_init__`` runs; state their rule too.
+_SCHEMA_RULES: Final = {
+    ".content.icon": f"one of {', '.join(sorted(ICONS))}",
+    ".smsFallback.encoding": f"one of {', '.join(sorted(ENCODINGS))}",
+}
 
 
 def as_line_notification(obj: object, field: str = "message") -> LineNotification:
@@ -315,9 +363,8 @@ def as_line_notification(obj: object, field: str = "message") -> LineNotificatio
                 return _raise(inner.with_prefix(field))
             match = _ERROR_PATH_RE.match(str(exc))
             problem, path = (match["problem"], match["path"] or "") if match else (str(exc), "")
-            raise ValidationError(
-                f"{field}{path}", problem, "the LINE Notification message schema"
-            ) from None
+            rule = _SCHEMA_RULES.get(path, "the LINE Notification message schema")
+            raise ValidationError(f"{field}{path}", problem, rule) from None
     if isinstance(obj, LineNotification):
         return obj
     raise ValidationError(

@@ -1,0 +1,79 @@
+"""Fixtures shared by the unit tests: mocked HTTP (aioresponses) and ready clients."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator, Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+import pytest
+from aioresponses import aioresponses
+from yarl import URL
+
+import aiomsg
+
+NO_RETRY = aiomsg.RetryPolicy(max_attempts=1)
+
+
+class _CompatResponse(aiohttp.ClientResponse):
+    """aioresponses 0.7.9 builds responses without the ``stream_writer`` aiohttp 3.14 requires."""
+
+    def __init__(self, method: str, url: URL, **kwargs: Any) -> None:
+        kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
+        super().__init__(method, url, **kwargs)
+
+
+class MockHTTP(aioresponses):
+    """aioresponses with helpers; a request with no registered answer fails loudly."""
+
+    def add(self, url: Any, method: str = "GET", **kwargs: Any) -> None:
+        kwargs.setdefault("response_class", _CompatResponse)
+        super().add(url, method, **kwargs)
+
+    def sent(self) -> list[tuple[str, URL, dict[str, Any]]]:
+        """Every request made: (method, url, keyword arguments given to aiohttp)."""
+        return [(m, u, call.kwargs) for (m, u), calls in self.requests.items() for call in calls]
+
+    def only_request(self) -> tuple[str, URL, dict[str, Any]]:
+        requests = self.sent()
+        assert len(requests) == 1, requests
+        return requests[0]
+
+
+@pytest.fixture
+def mock_http() -> Iterator[MockHTTP]:
+    with MockHTTP() as mock:
+        yield mock
+
+
+@pytest.fixture(scope="session")
+def ssl_context() -> ssl.SSLContext:
+    # One verifying context for every test client: building one per client is slow.
+    ctx = ssl.create_default_context()
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    return ctx
+
+
+@pytest.fixture
+def api_key() -> str:
+    return "8x8-test-KEY-5f1e2d3c4b"
+
+
+@pytest.fixture
+def revicom_token() -> str:
+    return "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+
+
+@pytest.fixture
+async def eight(api_key: str, ssl_context: ssl.SSLContext) -> AsyncIterator[aiomsg.EightByEight]:
+    """An 8x8 client on the default (Asia-Pacific) hosts that makes a single attempt."""
+    async with aiomsg.EightByEight(api_key=api_key, ssl=ssl_context, retry=NO_RETRY) as client:
+        yield client
+
+
+@pytest.fixture
+async def revicom(revicom_token: str, ssl_context: ssl.SSLContext) -> AsyncIterator[aiomsg.Revicom]:
+    async with aiomsg.Revicom(token=revicom_token, ssl=ssl_context, retry=NO_RETRY) as client:
+        yield client
