@@ -1,0 +1,121 @@
+"""Starting, stopping and TLS: idempotent, bounded, nothing left open."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+
+import aiohttp
+import anyio
+import pytest
+
+from aiomsg.testing import Fault, Simulator
+
+from .conftest import SUB, UMID
+
+
+async def test_start_and_stop_are_idempotent() -> None:
+    sim = Simulator()
+    assert await sim.start() is sim
+    port = sim.port
+    assert port > 0
+    await sim.start()
+    assert sim.port == port
+    assert sim.url == f"http://127.0.0.1:{port}"
+    assert (sim.chatapps_url, sim.sms_url, sim.revicom_url) == (
+        f"{sim.url}/chatapps",
+        f"{sim.url}/sms",
+        f"{sim.url}/revicom",
+    )
+    seeded = sim.add_sms_messages(1)
+    await sim.stop()
+    await sim.stop()
+    assert not sim.started
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientConnectorError):
+            await session.get(f"http://127.0.0.1:{port}/")
+    async with sim:  # a stopped simulator starts again, with its state
+        assert sim.message(seeded.umids[0]).state == "scheduled"
+
+
+async def test_stop_ends_a_stall_at_once() -> None:
+    sim = await Simulator().start()
+    sim.inject(Fault.stall(600), route="sms.cancel_message")
+    seeded = sim.add_sms_messages(1)
+    url = f"{sim.sms_url}/api/v1/subaccounts/{SUB}/messages/{seeded.umids[0]}"
+    async with aiohttp.ClientSession() as session:
+
+        async def cancel() -> None:
+            headers = {"Authorization": f"Bearer {sim.api_key}"}
+            with pytest.raises(aiohttp.ClientError):
+                await session.delete(url, headers=headers)
+
+        with anyio.fail_after(10):  # a bound, not a timing assertion
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(cancel)
+                for _ in range(500):
+                    if sim.requests:
+                        break
+                    await asyncio.sleep(0.01)
+                assert sim.requests[0].status is None  # held by the stall
+                await sim.stop()
+    # The stalled request was dropped without acting on it.
+    assert sim.message(seeded.umids[0]).state == "scheduled"
+
+
+async def test_stop_with_idle_keep_alive_connections() -> None:
+    async with Simulator() as sim, aiohttp.ClientSession() as session:
+        for _ in range(3):
+            async with session.get(f"{sim.url}/nowhere") as resp:
+                await resp.read()
+        sim.clear_requests()
+
+
+async def test_tls_serves_https_with_a_fresh_ca() -> None:
+    async with Simulator(tls=True) as sim:
+        assert sim.url.startswith("https://127.0.0.1:")
+        ca_path = anyio.Path(sim.ca_path)
+        assert (await ca_path.read_bytes()).startswith(b"-----BEGIN CERTIFICATE-----")
+        ctx = ssl.create_default_context(cafile=str(ca_path))
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{sim.url}/nowhere", ssl=ctx) as resp:
+                assert resp.status == 404
+            async with session.get(f"{sim.url}/nowhere", ssl=sim.ssl_context()) as resp:
+                assert resp.status == 404
+        assert sim.ssl_context() is sim.ssl_context()
+        assert sim.unexpected_requests[0].tls_version == "TLSv1.3"
+        sim.clear_requests()
+    assert not await ca_path.parent.exists()
+
+
+async def test_tls12_connection_gets_426_from_8x8_but_not_revicom() -> None:
+    async with Simulator(tls=True, tls_max_version=ssl.TLSVersion.TLSv1_2) as sim:
+        ctx = sim.ssl_context(minimum_version=ssl.TLSVersion.TLSv1_2)
+        async with aiohttp.ClientSession() as session:
+            url = f"{sim.sms_url}/api/v1/subaccounts/{SUB}/messages/{UMID}"
+            async with session.delete(url, ssl=ctx) as resp:
+                body = await resp.json()
+                assert resp.status == 426
+                assert resp.headers["Upgrade"] == "TLS/1.3"
+                assert body["code"] == 1014
+                assert body["message"] == (
+                    "TLS 1.3+ is required for Singapore-bound messages. Detected: TLSv1.2"
+                )
+            headers = {"Authorization": f"Basic {sim.revicom_token}"}
+            url = f"{sim.revicom_url}/api/v1/message/stop"
+            async with session.post(url, json={"uuids": [UMID]}, headers=headers, ssl=ctx) as resp:
+                assert resp.status == 200
+        assert [r.tls_version for r in sim.requests] == ["TLSv1.2", "TLSv1.2"]
+
+
+async def test_426_can_be_switched_off() -> None:
+    async with Simulator(
+        tls=True, tls_max_version=ssl.TLSVersion.TLSv1_2, require_tls13=False
+    ) as sim:
+        ctx = sim.ssl_context(minimum_version=ssl.TLSVersion.TLSv1_2)
+        async with aiohttp.ClientSession() as session:
+            url = f"{sim.sms_url}/api/v1/subaccounts/{SUB}/messages/{UMID}"
+            headers = {"Authorization": f"Bearer {sim.api_key}"}
+            async with session.delete(url, ssl=ctx, headers=headers) as resp:
+                assert resp.status == 404
