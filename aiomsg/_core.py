@@ -9,6 +9,7 @@ place that does) and decides with ``_retry`` whether and when to try again.
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -17,9 +18,15 @@ from typing import Final, TypeVar
 import anyio
 
 from ._codec import decode
-from ._errors import APIError, APITimeoutError, RateLimitError, error_from_response
-from ._limits import LimiterRegistry, RateLimit, Sleep
-from ._retry import CallKind, RetryBudget, RetryPolicy, backoff_delay, is_retryable
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    RateLimitError,
+    error_from_response,
+)
+from ._limits import LimiterRegistry, LimiterTimeout, RateLimit, Sleep
+from ._retry import MIN_ATTEMPT_TIME, CallKind, RetryBudget, RetryPolicy, retry_delay
 from ._retry import parse_retry_after as _parse_retry_after
 from ._transport import Host, RawResponse, Transport
 from ._validation import quote_segment
@@ -66,25 +73,37 @@ class RequestEvent:
 
 
 class CallStats:
-    """Counters of a client's traffic, cheap enough to keep always on."""
+    """Counters of a client's traffic, cheap enough to keep always on.
 
-    __slots__ = ("rate_limited", "requests", "retries", "waited")
+    ``requests`` counts attempts handed to the transport, ``retries`` the attempts
+    repeated after a failure, ``rate_limited`` the 429 answers, ``waited`` the
+    seconds slept between attempts and ``queued`` the seconds spent waiting for the
+    shared rate and concurrency limiter.
+    """
+
+    __slots__ = ("queued", "rate_limited", "requests", "retries", "waited")
 
     def __init__(self) -> None:
         self.requests = 0
         self.retries = 0
         self.rate_limited = 0
         self.waited = 0.0
+        self.queued = 0.0
 
     def __repr__(self) -> str:
         return (
             f"CallStats(requests={self.requests}, retries={self.retries}, "
-            f"rate_limited={self.rate_limited}, waited={self.waited:.3f})"
+            f"rate_limited={self.rate_limited}, waited={self.waited:.3f}, "
+            f"queued={self.queued:.3f})"
         )
 
 
 class Requester:
-    """Runs calls for one client (one transport, one policy, one budget)."""
+    """Runs calls for one client (one transport, one policy, one budget).
+
+    ``sleep``, ``clock`` and ``rand`` are for tests: the waits between attempts, the
+    clock the deadline is measured on, and the jitter source.
+    """
 
     def __init__(
         self,
@@ -109,7 +128,8 @@ class Requester:
         self._on_request = on_request
         self._sleep = sleep
         self._clock = clock
-        self._rand = rand
+        self._rand = rand or random.random
+        self._json_headers = {**host.headers, **_JSON}
 
     async def call(
         self,
@@ -121,58 +141,82 @@ class Requester:
         limit: RateLimit,
         policy: RetryPolicy | None = None,
     ) -> RawResponse:
-        """Send until success or a final failure; returns the 2xx answer."""
+        """Send until success or a final failure; returns the 2xx answer.
+
+        Each attempt first waits for the scope's shared limiter (not counted as
+        request time), then goes to the transport. Between attempts the call sleeps as
+        ``retry_delay`` decides; with a deadline, no wait reaches it.
+        """
         policy = policy or self.policy
         method = route.method
         host = self.host
         url = host.url(path)
         shown = host.shown(path)
-        headers = host.headers if body is None else {**host.headers, **_JSON}
+        headers = host.headers if body is None else self._json_headers
         limiter = self.limiters.get(scope, limit)
         clock = self._clock
-        started = clock()
-        deadline = None if policy.deadline is None else started + policy.deadline
+        stats = self.stats
+        send = self.transport.send
+        deadline = None if policy.deadline is None else clock() + policy.deadline
+        # The last moment an attempt may start: one that starts later could only time
+        # out, and a LINE send cut short that way would needlessly become "unknown".
+        last_start = None if deadline is None else deadline - MIN_ATTEMPT_TIME
+        max_pause = policy.max_retry_after
+        last_error: APIError | None = None
         attempt = 0
         while True:
             attempt += 1
             error: APIError
             status: int | None = None
-            async with limiter.slot() as queued:
-                t0 = clock()
-                self.stats.requests += 1
-                try:
-                    if deadline is None:
-                        resp = await self.transport.send(method, url, headers, body, shown)
-                    else:
-                        with anyio.fail_after(max(0.0, deadline - t0)):
-                            resp = await self.transport.send(method, url, headers, body, shown)
-                except APIError as exc:
-                    error = exc
-                except TimeoutError:
-                    error = APITimeoutError(
-                        "The call's deadline passed during the attempt", method=method, url=shown
-                    )
+            queued_from = clock()
+            try:
+                epoch = await limiter.acquire(last_start, max_pause)
+            except LimiterTimeout as exc:
+                raise self._not_sent(exc, method, shown, attempt) from last_error
+            t0 = clock()
+            if last_start is not None and t0 >= last_start:
+                limiter.release()
+                timeout = LimiterTimeout(0.0, paused=False)
+                raise self._not_sent(timeout, method, shown, attempt) from last_error
+            queued = t0 - queued_from
+            stats.queued += queued
+            stats.requests += 1
+            try:
+                if deadline is None:
+                    resp = await send(method, url, headers, body, shown)
                 else:
-                    status = resp.status
-                    if 200 <= status < 300:
-                        limiter.on_success()
-                        self.budget.refill()
-                        self._report(method, shown, attempt, status, None, clock() - t0, queued)
-                        return resp
-                    retry_after = _parse_retry_after(resp.headers.get("Retry-After"))
-                    error = error_from_response(
-                        status, resp.body, method=method, url=shown, retry_after=retry_after
-                    )
-                    if status == 429:
-                        self.stats.rate_limited += 1
-                        limiter.on_rate_limited(retry_after)
+                    with anyio.fail_after(deadline - t0):
+                        resp = await send(method, url, headers, body, shown)
+            except APIError as exc:
+                error = exc
+            except TimeoutError:
+                error = APITimeoutError(
+                    "The call's deadline passed during the attempt", method=method, url=shown
+                )
+            else:
+                status = resp.status
+                if 200 <= status < 300:
+                    limiter.on_success()
+                    self.budget.refill()
+                    self._report(method, shown, attempt, status, None, clock() - t0, queued)
+                    return resp
+                retry_after = _parse_retry_after(resp.headers.get("Retry-After"))
+                error = error_from_response(
+                    status, resp.body, method=method, url=shown, retry_after=retry_after
+                )
+                if status == 429:
+                    stats.rate_limited += 1
+                    limiter.on_rate_limited(retry_after, epoch)
+            finally:
+                limiter.release()
             elapsed = clock() - t0
             wait = self._next_wait(error, route.kind, policy, attempt, deadline)
             self._report(method, shown, attempt, status, error, elapsed, queued, wait)
             if wait is None:
                 raise error
-            self.stats.retries += 1
-            self.stats.waited += wait
+            last_error = error
+            stats.retries += 1
+            stats.waited += wait
             await self._sleep(wait)
 
     async def call_decoded(
@@ -184,9 +228,10 @@ class Requester:
         *,
         scope: Hashable,
         limit: RateLimit,
+        policy: RetryPolicy | None = None,
     ) -> T:
         """``call``, then decode the success body as ``tp``."""
-        resp = await self.call(route, path, body, scope=scope, limit=limit)
+        resp = await self.call(route, path, body, scope=scope, limit=limit, policy=policy)
         return decode(tp, resp.body, method=route.method, url=self.host.shown(path),
                       status=resp.status)  # fmt: skip
 
@@ -199,24 +244,32 @@ class Requester:
         deadline: float | None,
     ) -> float | None:
         """Seconds to wait before the next attempt, or None to give up now."""
-        if not is_retryable(error, kind) or attempt >= policy.max_attempts:
-            return None
-        delay = (
-            backoff_delay(policy, attempt)
-            if self._rand is None
-            else backoff_delay(policy, attempt, self._rand)
-        )
         remaining = None if deadline is None else deadline - self._clock()
-        if isinstance(error, RateLimitError) and error.retry_after is not None:
-            hint = error.retry_after
-            if hint > policy.max_retry_after or (remaining is not None and hint >= remaining):
-                return None
-            delay = max(delay, hint)
-        if remaining is not None and delay >= remaining:
-            return None
-        if not self.budget.try_spend(error):
+        delay = retry_delay(error, kind, policy, attempt, remaining, self._rand)
+        if delay is None or not self.budget.try_spend(error):
             return None
         return delay
+
+    def _not_sent(
+        self, exc: LimiterTimeout, method: str, shown: str, attempt: int
+    ) -> APIConnectionError | RateLimitError:
+        """The error for an attempt given up before sending: its wait was too long."""
+        error: APIConnectionError | RateLimitError
+        if exc.paused:
+            error = RateLimitError(
+                f"Requests to this API scope are paused for {exc.wait:.1f} s after a 429 "
+                "answer, longer than the retry policy's max_retry_after or deadline allows",
+                status_code=429, retry_after=exc.wait, method=method, url=shown,
+            )  # fmt: skip
+        else:
+            error = APITimeoutError(
+                "The call's deadline would pass before the next attempt could start "
+                "(waiting for the rate limiter); nothing more was sent",
+                method=method, url=shown, request_sent=False,
+            )  # fmt: skip
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s %s attempt %d not sent: %s", method, shown, attempt, error.message)
+        return error
 
     def _report(
         self,
@@ -237,17 +290,22 @@ class Requester:
                 method, url, attempt, outcome, elapsed * 1000, queued * 1000,
                 f"; retrying in {wait:.3f} s" if will_retry else "",
             )  # fmt: skip
-        if self._on_request is not None:
-            self._on_request(
-                RequestEvent(
-                    method=method,
-                    url=url,
-                    attempt=attempt,
-                    status=status,
-                    error=None if error is None else f"{type(error).__name__}: {error.message}",
-                    elapsed=elapsed,
-                    queued=queued,
-                    will_retry=will_retry,
-                    wait=wait or 0.0,
-                )
+        hook = self._on_request
+        if hook is not None:
+            event = RequestEvent(
+                method=method,
+                url=url,
+                attempt=attempt,
+                status=status,
+                error=None if error is None else f"{type(error).__name__}: {error.message}",
+                elapsed=elapsed,
+                queued=queued,
+                will_retry=will_retry,
+                wait=wait or 0.0,
             )
+            try:
+                hook(event)
+            except Exception:
+                # An observer must not change a call's outcome (a LINE batch that was
+                # accepted must not look failed and get sent again).
+                logger.warning("on_request hook raised; ignored", exc_info=True)

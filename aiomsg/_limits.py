@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_REVICOM_RATE_LIMIT",
     "Limiter",
     "LimiterRegistry",
+    "LimiterTimeout",
     "RateLimit",
 ]
 
@@ -47,22 +48,49 @@ class RateLimit:
     concurrency: int = 100
 
     def __post_init__(self) -> None:
-        if self.rate is not None and not (self.rate > 0 and math.isfinite(self.rate)):
+        rate = self.rate
+        if rate is not None and not (
+            isinstance(rate, int | float)
+            and not isinstance(rate, bool)
+            and rate > 0
+            and math.isfinite(rate)
+        ):
             raise ConfigurationError("RateLimit.rate must be a positive number or None")
-        if self.burst < 1 or self.concurrency < 1:
-            raise ConfigurationError("RateLimit.burst and concurrency must be at least 1")
+        for name in ("burst", "concurrency"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigurationError(f"RateLimit.{name} must be an integer >= 1")
 
 
 #: 8x8 documents 1,800 requests per second per sub-account.
 DEFAULT_8X8_RATE_LIMIT: Final = RateLimit(rate=1800.0, burst=100, concurrency=100)
-#: 8x8 documents 100 requests per minute for WhatsApp Flow management.
-DEFAULT_FLOWS_RATE_LIMIT: Final = RateLimit(rate=100 / 60, burst=5, concurrency=4)
+#: 8x8 documents 100 requests per minute for WhatsApp Flow management. No burst: with
+#: one, a busy minute could hold more than 100 requests.
+DEFAULT_FLOWS_RATE_LIMIT: Final = RateLimit(rate=100 / 60, burst=1, concurrency=4)
 #: Revicom documents no rate; stop requests are large, so only concurrency is bounded.
 DEFAULT_REVICOM_RATE_LIMIT: Final = RateLimit(rate=None, concurrency=32)
 
 
+class LimiterTimeout(Exception):
+    """Waiting for a turn would take ``wait`` seconds, more than the caller allows.
+
+    ``paused`` is True when the wait is a shared pause after a 429 (the caller turns
+    this into ``RateLimitError``), False when it is the pace or the concurrency cap.
+    """
+
+    def __init__(self, wait: float, *, paused: bool) -> None:
+        self.wait = wait
+        self.paused = paused
+        super().__init__(f"limiter wait of {wait:.3f} s not allowed")
+
+
 class Limiter:
-    """Token bucket + shared 429 pause + AIMD concurrency cap for one scope."""
+    """Token bucket + shared 429 pause + AIMD concurrency cap for one scope.
+
+    ``acquire`` and ``release`` bracket one request. The pace is kept by reservation:
+    each request takes a token at once (the balance may go negative) and sleeps until
+    its token would have existed, so waiters are served in order without polling.
+    """
 
     def __init__(
         self, limit: RateLimit, *, clock: Clock = time.monotonic, sleep: Sleep = anyio.sleep
@@ -73,6 +101,7 @@ class Limiter:
         self._tokens = float(limit.burst)
         self._stamp = clock()
         self._pause_until = 0.0
+        self._epoch = 0
         self._slots = anyio.CapacityLimiter(limit.concurrency)
 
     @property
@@ -81,40 +110,107 @@ class Limiter:
         return int(self._slots.total_tokens)
 
     @property
+    def in_flight(self) -> int:
+        """Requests holding a slot right now."""
+        return int(self._slots.borrowed_tokens)
+
+    @property
     def paused_for(self) -> float:
+        """Seconds until the shared pause after a 429 ends (0 when not paused)."""
         return max(0.0, self._pause_until - self._clock())
 
+    async def acquire(self, deadline: float | None = None, max_pause: float = math.inf) -> int:
+        """Wait for a slot and a turn; returns the epoch to hand to ``on_rate_limited``.
+
+        Raises ``LimiterTimeout`` without waiting when a shared pause is longer than
+        ``max_pause`` or any wait would reach ``deadline`` (on this limiter's clock).
+        """
+        if self._pause_until > self._clock():
+            self._check_pause(deadline, max_pause)
+        slots = self._slots
+        try:
+            slots.acquire_nowait()  # the common case, without a trip through the loop
+        except anyio.WouldBlock:
+            await self._acquire_slot(deadline)
+        try:
+            await self._wait_turn(deadline, max_pause)
+        except BaseException:
+            slots.release()
+            raise
+        return self._epoch
+
+    async def _acquire_slot(self, deadline: float | None) -> None:
+        slots = self._slots
+        if deadline is None:
+            await slots.acquire()
+        else:
+            with anyio.move_on_after(deadline - self._clock()) as scope:
+                await slots.acquire()
+            if scope.cancelled_caught:
+                raise LimiterTimeout(0.0, paused=False)
+
+    def release(self) -> None:
+        self._slots.release()
+
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[float]:
+    async def slot(
+        self, deadline: float | None = None, max_pause: float = math.inf
+    ) -> AsyncIterator[float]:
         """Hold one request slot; yields the seconds spent waiting for it."""
         start = self._clock()
-        async with self._slots:
-            await self._wait_turn()
+        await self.acquire(deadline, max_pause)
+        try:
             yield self._clock() - start
+        finally:
+            self.release()
 
-    async def _wait_turn(self) -> None:
+    def _check_pause(self, deadline: float | None, max_pause: float) -> None:
+        now = self._clock()
+        pause = self._pause_until - now
+        if pause > max_pause or (deadline is not None and now + pause >= deadline):
+            raise LimiterTimeout(pause, paused=True)
+
+    async def _wait_turn(self, deadline: float | None, max_pause: float) -> None:
+        clock = self._clock
+        while self._pause_until > clock():
+            self._check_pause(deadline, max_pause)
+            await self._sleep(self._pause_until - clock())
         rate = self.limit.rate
-        while True:
-            now = self._clock()
-            pause = self._pause_until - now
-            if pause > 0:
-                await self._sleep(pause)
-                continue
-            if rate is None:
-                return
-            self._tokens = min(float(self.limit.burst), self._tokens + (now - self._stamp) * rate)
-            self._stamp = now
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
-                return
-            await self._sleep((1.0 - self._tokens) / rate)
+        if rate is None:
+            return
+        now = clock()
+        tokens = min(float(self.limit.burst), self._tokens + (now - self._stamp) * rate) - 1.0
+        self._stamp = now
+        self._tokens = tokens
+        if tokens >= 0.0:
+            return
+        wait = -tokens / rate
+        if deadline is not None and now + wait >= deadline:
+            self._tokens += 1.0
+            raise LimiterTimeout(wait, paused=False)
+        try:
+            await self._sleep(wait)
+            # A 429 may have arrived while this request waited for its turn.
+            while self._pause_until > clock():
+                self._check_pause(deadline, max_pause)
+                await self._sleep(self._pause_until - clock())
+        except BaseException:
+            self._tokens += 1.0  # the turn was not used: give it back
+            raise
 
-    def on_rate_limited(self, retry_after: float | None) -> None:
-        """A 429 arrived: pause every caller and halve the concurrency cap."""
+    def on_rate_limited(self, retry_after: float | None, epoch: int | None = None) -> None:
+        """A 429 arrived: pause every caller and halve the concurrency cap.
+
+        ``epoch`` is what ``acquire`` returned for the request that got the 429: the
+        cap is halved once per epoch, so a wave of 429s from requests that were all
+        admitted under the same cap halves it once, not once per request.
+        """
         if retry_after is not None and retry_after > 0:
             self._pause_until = max(self._pause_until, self._clock() + retry_after)
         self._tokens = min(self._tokens, 0.0)
-        self._slots.total_tokens = max(1, int(self._slots.total_tokens) // 2)
+        if epoch is None or epoch == self._epoch:
+            self._epoch += 1
+            self._slots.total_tokens = max(1, int(self._slots.total_tokens) // 2)
 
     def on_success(self) -> None:
         """A request got through: grow the concurrency cap back by one."""

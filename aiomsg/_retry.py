@@ -6,17 +6,21 @@ connection errors, timeouts, 429 and 502/503/504. A LINE send is a POST that 8x8
 does not de-duplicate, so it is repeated only when the request provably never
 reached the server: the connection could not be opened, or the answer was 429.
 
-Waits use exponential backoff with full jitter; ``Retry-After`` sets the minimum.
-A client-wide ``RetryBudget`` (after botocore's retry quota) stops an outage from
-turning into a retry storm: retries spend tokens, successes earn them back.
+Waits use exponential backoff with full jitter; a ``Retry-After`` on a retryable
+answer sets the minimum, and one too long for the policy or the call's deadline ends
+the call at once (nobody sleeps past a deadline). A client-wide ``RetryBudget``
+(after botocore's retry quota) stops an outage from turning into a retry storm:
+retries spend tokens, successes earn them back.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import email.utils
 import enum
 import math
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,21 +33,30 @@ from ._errors import (
     APITimeoutError,
     ConfigurationError,
     TLSHandshakeError,
+    TLSVersionError,
 )
 
 __all__ = [
     "DEFAULT_RETRY_POLICY",
+    "MIN_ATTEMPT_TIME",
+    "RETRYABLE_STATUSES",
     "CallKind",
     "RetryBudget",
     "RetryPolicy",
     "backoff_delay",
     "is_retryable",
     "parse_retry_after",
+    "retry_delay",
 ]
 
 RETRYABLE_STATUSES: Final = frozenset({429, 502, 503, 504})
 #: Longest Retry-After we take seriously at all; larger values are treated as garbage.
 _RETRY_AFTER_SANITY_LIMIT: Final = 24 * 3600.0
+#: Waking up with less than this left of the deadline would only time out: give up.
+MIN_ATTEMPT_TIME: Final = 0.01
+# RFC 9110 delta-seconds is 1*DIGIT; a decimal fraction is tolerated. ASCII digits only:
+# float() would also take "inf", "nan", "1e400", "-1", "1_0" and non-ASCII digits.
+_DELTA_SECONDS_RE: Final = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
 
 
 class CallKind(enum.Enum):
@@ -72,14 +85,22 @@ class RetryPolicy:
     deadline: float | None = None
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ConfigurationError("RetryPolicy.max_attempts must be at least 1")
+        attempts = self.max_attempts
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+            raise ConfigurationError("RetryPolicy.max_attempts must be an integer >= 1")
         for name in ("backoff_base", "backoff_cap", "max_retry_after"):
             value = getattr(self, name)
-            if not (value >= 0 and math.isfinite(value)):
+            if not _is_number(value) or not (value >= 0 and math.isfinite(value)):
                 raise ConfigurationError(f"RetryPolicy.{name} must be a finite number >= 0")
-        if self.deadline is not None and not self.deadline > 0:
-            raise ConfigurationError("RetryPolicy.deadline must be positive or None")
+        deadline = self.deadline
+        if deadline is not None and not (
+            _is_number(deadline) and deadline > 0 and math.isfinite(deadline)
+        ):
+            raise ConfigurationError("RetryPolicy.deadline must be a positive number or None")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 DEFAULT_RETRY_POLICY: Final = RetryPolicy()
@@ -96,25 +117,24 @@ def backoff_delay(
 def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
     """Seconds to wait from a ``Retry-After`` value; None for absent or garbage.
 
-    Accepts delta-seconds (integer or decimal) and HTTP dates. Negative, NaN,
-    infinite and absurdly large values are garbage.
+    Accepts delta-seconds (digits, a decimal fraction tolerated) and HTTP dates (a
+    date in the past means 0). Signs, exponents, ``inf``/``nan``, values over a day
+    and unparsable dates are garbage: the caller falls back to its own backoff.
     """
-    if value is None:
+    if not value:
         return None
     text = value.strip()
-    if not text:
-        return None
-    try:
+    if _DELTA_SECONDS_RE.fullmatch(text):
         seconds = float(text)
-    except ValueError:
+    else:
         try:
             when = email.utils.parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError, OverflowError):
             return None
-        if when is None or when.tzinfo is None:
-            return None
+        if when.tzinfo is None:  # asctime form or "-0000": HTTP dates are always GMT
+            when = when.replace(tzinfo=_dt.timezone.utc)
         seconds = max(0.0, when.timestamp() - now())
-    if not math.isfinite(seconds) or seconds < 0 or seconds > _RETRY_AFTER_SANITY_LIMIT:
+    if not math.isfinite(seconds) or seconds > _RETRY_AFTER_SANITY_LIMIT:
         return None
     return seconds
 
@@ -122,6 +142,8 @@ def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -
 def is_retryable(exc: APIError, kind: CallKind) -> bool:
     """Whether a failed attempt of a call of ``kind`` may be repeated."""
     if isinstance(exc, APIStatusError):
+        if isinstance(exc, TLSVersionError):  # code 1014 can come with any status
+            return False
         if kind is CallKind.SEND_ONCE:
             return exc.status_code == 429
         return exc.status_code in RETRYABLE_STATUSES
@@ -132,6 +154,36 @@ def is_retryable(exc: APIError, kind: CallKind) -> bool:
             return not exc.request_sent
         return True
     return False
+
+
+def retry_delay(
+    error: APIError,
+    kind: CallKind,
+    policy: RetryPolicy,
+    attempt: int,
+    remaining: float | None,
+    rand: Callable[[], float] = random.random,
+) -> float | None:
+    """Seconds to sleep after failed attempt number ``attempt``, or None to give up.
+
+    ``remaining`` is what is left of the call's deadline (None: no deadline). The
+    wait is the backoff, or the answer's ``Retry-After`` when that is longer; a
+    ``Retry-After`` beyond ``policy.max_retry_after`` or the deadline, or any wait
+    that would reach the deadline, means give up now rather than sleep in vain.
+    """
+    if attempt >= policy.max_attempts or not is_retryable(error, kind):
+        return None
+    delay = backoff_delay(policy, attempt, rand)
+    if isinstance(error, APIStatusError) and error.retry_after is not None:
+        hint = error.retry_after
+        if hint > policy.max_retry_after or (
+            remaining is not None and hint >= remaining - MIN_ATTEMPT_TIME
+        ):
+            return None
+        delay = max(delay, hint)
+    if remaining is not None and delay >= remaining - MIN_ATTEMPT_TIME:
+        return None
+    return delay
 
 
 class RetryBudget:

@@ -8,6 +8,7 @@ a path and bytes, and hands back the status, the headers it needs and the body.
 from __future__ import annotations
 
 import asyncio
+import math
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -57,15 +58,23 @@ class Timeout:
     def __post_init__(self) -> None:
         for name in ("connect", "read", "total"):
             value = getattr(self, name)
-            if value is not None and not value > 0:
+            if value is not None and not (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and value > 0
+                and math.isfinite(value)
+            ):
                 raise ConfigurationError(f"Timeout.{name} must be a positive number or None")
 
     @classmethod
     def coerce(cls, value: Timeout | float | None) -> Timeout:
+        """``None``: the defaults; a number: that total per attempt, other limits default."""
         if value is None:
             return cls()
         if isinstance(value, Timeout):
             return value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigurationError("timeout must be an aiomsg.Timeout, seconds, or None")
         return cls(total=float(value))
 
 
@@ -144,6 +153,11 @@ class Transport:
             raise ConfigurationError("connector_limit must be at least 1")
         if max_response_size < 1:
             raise ConfigurationError("max_response_size must be at least 1 byte")
+        if session is not None and trace_configs:
+            raise ConfigurationError(
+                "trace_configs only apply to the session the client creates; with "
+                "session=, add them to your own aiohttp.ClientSession instead"
+            )
         self._client_timeout = aiohttp.ClientTimeout(
             total=timeout.total, sock_connect=timeout.connect, sock_read=timeout.read
         )
@@ -156,7 +170,13 @@ class Transport:
         self._trace_configs = list(trace_configs)
         # Never wait inside aiohttp's pool (that wait would count against the timeout):
         # the limiter admits no more requests than the pool has connections.
-        self._pool_slots = anyio.CapacityLimiter(connector_limit)
+        self._pool_slots = anyio.CapacityLimiter(_pool_size(session, connector_limit))
+        # Per-request middlewares (None: the session's own). Only a caller's session
+        # needs one: see ``_no_hidden_retry``.
+        self._middlewares: tuple[aiohttp.ClientMiddlewareType, ...] | None = None
+        if session is not None and getattr(session, "_retry_connection", False):
+            own = tuple(getattr(session, "_middlewares", ()))
+            self._middlewares = (*own, _no_hidden_retry)
         self._closed = False
         self._open_lock = anyio.Lock()
 
@@ -184,9 +204,10 @@ class Transport:
                     trace_configs=self._trace_configs or None,
                     auto_decompress=True,
                 )
-                # aiohttp silently repeats an idempotent request once when a reused
-                # keep-alive connection turns out dead. We retry ourselves, so switch
-                # that off to make the configured attempt count the real one.
+                # aiohttp silently repeats an idempotent request (DELETE) once when
+                # its connection breaks (a stale keep-alive one, typically). We retry
+                # ourselves, so switch that off to make the configured attempt count
+                # the number of requests the server sees.
                 session._retry_connection = False
                 self._session = session
         return self._session
@@ -211,7 +232,12 @@ class Transport:
         """One attempt. ``url`` is fully built and encoded; ``shown`` is its safe form."""
         https = url.scheme == "https"
         session = await self.open(https)
-        async with self._pool_slots:
+        slots = self._pool_slots
+        try:
+            slots.acquire_nowait()  # the common case, without a trip through the loop
+        except anyio.WouldBlock:
+            await slots.acquire()
+        try:
             try:
                 async with session.request(
                     method,
@@ -221,15 +247,20 @@ class Transport:
                     allow_redirects=False,
                     timeout=self._client_timeout,
                     ssl=self._ssl_context if https and self._ssl_context else True,
+                    middlewares=self._middlewares,
                 ) as resp:
                     data = await self._read_capped(resp, method, shown)
                     return RawResponse(resp.status, resp.headers, data)
+            except _AttemptFailed as exc:
+                raise map_client_error(exc.error, method, shown, tls=https) from exc.error
             except aiohttp.ClientError as exc:
-                raise map_client_error(exc, method, shown) from exc
+                raise map_client_error(exc, method, shown, tls=https) from exc
             except asyncio.TimeoutError as exc:
                 raise APITimeoutError(
                     "Request timed out (total per-attempt timeout)", method=method, url=shown
                 ) from exc
+        finally:
+            slots.release()
 
     async def _read_capped(self, resp: aiohttp.ClientResponse, method: str, shown: str) -> bytes:
         cap = self._max_response_size
@@ -260,16 +291,78 @@ class Transport:
         return b"".join(parts)
 
 
-def map_client_error(exc: aiohttp.ClientError, method: str, url: str) -> APIConnectionError:
-    """aiohttp's exception → ours; ``request_sent`` is False only when provably unsent."""
+def _pool_size(session: aiohttp.ClientSession | None, limit: int) -> int:
+    """How many requests may be in aiohttp's hands at once without queueing in its pool.
+
+    A caller's session brings its own connector, whose limits may be lower than ours.
+    (The caller's other traffic can still hold its connections; waiting for those
+    then counts as request time, which we cannot prevent.)
+    """
+    connector = None if session is None else session.connector
+    if connector is None:
+        return limit
+    for cap in (connector.limit, connector.limit_per_host):
+        if cap:
+            limit = min(limit, cap)
+    return limit
+
+
+class _AttemptFailed(aiohttp.ClientError):
+    """Carries a connection failure past aiohttp's own retry (see ``_no_hidden_retry``)."""
+
+    def __init__(self, error: aiohttp.ClientError) -> None:
+        self.error = error
+        super().__init__(str(error))
+
+
+async def _no_hidden_retry(
+    req: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """Stop aiohttp from silently sending an idempotent request a second time.
+
+    aiohttp repeats a DELETE once when the connection breaks (``ClientOSError``,
+    ``ServerDisconnectedError``), unless the session's private ``_retry_connection``
+    is off. We switch that off on sessions we create, but must not change a caller's
+    session; so on theirs this innermost middleware re-raises those failures as an
+    error aiohttp does not retry, and the attempts the policy allows are exactly the
+    requests sent.
+    """
+    try:
+        return await handler(req)
+    except aiohttp.ClientConnectorError:
+        raise  # never retried by aiohttp
+    except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as exc:
+        raise _AttemptFailed(exc) from exc
+
+
+def map_client_error(
+    exc: aiohttp.ClientError, method: str, url: str, *, tls: bool = False
+) -> APIConnectionError:
+    """aiohttp's exception → ours; ``request_sent`` is False only when provably unsent.
+
+    ``tls`` says the connection was to be TLS: a reset while opening it then happened
+    in the handshake, which is how a server refusing our TLS version often answers
+    (its alert lost); that will not heal on retry, so it is a ``TLSHandshakeError``.
+    """
     if isinstance(
         exc,
         aiohttp.ClientConnectorCertificateError
         | aiohttp.ClientConnectorSSLError
-        | aiohttp.ClientSSLError,
+        | aiohttp.ClientSSLError
+        | aiohttp.ServerFingerprintMismatch,
+    ) or (
+        tls
+        and isinstance(exc, aiohttp.ClientConnectorError)
+        and isinstance(exc.os_error, ConnectionResetError)
     ):
+        what = (
+            type(exc).__name__
+            if not isinstance(exc, aiohttp.ClientConnectorError)
+            or isinstance(exc, aiohttp.ClientSSLError)
+            else "connection reset during the handshake"
+        )
         return TLSHandshakeError(
-            f"TLS handshake failed ({type(exc).__name__}): the server may not offer the "
+            f"TLS handshake failed ({what}): the server may not offer the "
             "minimum TLS version (1.3 toward 8x8 by default) or its certificate is not "
             "trusted (pass ssl= a context that trusts its CA)",
             method=method,
@@ -295,4 +388,6 @@ def map_client_error(exc: aiohttp.ClientError, method: str, url: str) -> APIConn
         return APIConnectionError("Response body was cut short", method=method, url=url)
     if isinstance(exc, aiohttp.InvalidURL):
         return APIConnectionError("Invalid request URL", method=method, url=url)
+    if isinstance(exc, aiohttp.ClientOSError) and exc.strerror:
+        return APIConnectionError(f"Connection broken: {exc.strerror}", method=method, url=url)
     return APIConnectionError(f"Connection error: {type(exc).__name__}", method=method, url=url)
