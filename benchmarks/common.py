@@ -10,7 +10,7 @@ the responses confirmed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Final, TypeVar
@@ -73,8 +73,3 @@ async def bounded(items: Iterable[T], concurrency: int, fn: Callable[[T], Awaita
         for task in tasks:
             task.cancel()
     return total
-
-
-async def aiter_list(items: Iterable[T]) -> AsyncIterator[T]:
-    for item in items:
-        yield item

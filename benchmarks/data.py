@@ -68,5 +68,6 @@ def line_message(i: int) -> dict[str, Any]:
     }
 
 
-def line_messages(n: int) -> list[dict[str, Any]]:
-    return [line_message(i) for i in range(n)]
+def iter_line_messages(n: int) -> Iterator[dict[str, Any]]:
+    """Generated one at a time, so converting them does not hold two copies in memory."""
+    return (line_message(i) for i in range(n))

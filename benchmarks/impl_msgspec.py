@@ -195,7 +195,7 @@ def _cancel_job(spec: Spec, umids: list[str]) -> Job:
 
 def prepare(spec: Spec) -> Job:
     if spec.workload == "W1":
-        messages = msgspec.convert(data.line_messages(spec.size), list[LineMessage])
+        messages = [msgspec.convert(m, LineMessage) for m in data.iter_line_messages(spec.size)]
         return _line_job(spec, messages)
     if spec.workload == "W2":
         return _stop_job(spec, data.uuids(spec.size))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from itertools import islice
 
 import aiohttp
 import msgspec
@@ -77,10 +78,12 @@ def prepare(spec: Spec) -> Job:
     encode = msgspec.json.encode
     if spec.workload == "W1":
         url = base.with_path(LINE_BATCH_PATH.format(sub=data.SUB_ACCOUNT))
-        bodies = [
-            (encode({"messages": c, "includeMessagesInResponse": True}), len(c))
-            for c in chunks(data.line_messages(spec.size), spec.per_request)
-        ]
+        messages = data.iter_line_messages(spec.size)
+        bodies = []
+        while batch := list(islice(messages, spec.per_request)):
+            bodies.append(
+                (encode({"messages": batch, "includeMessagesInResponse": True}), len(batch))
+            )
         return _post_job(spec, url, bodies, f"Bearer {data.API_KEY}")
     if spec.workload == "W2":
         url = base.with_path(REVICOM_STOP_PATH)

@@ -291,6 +291,11 @@ def _fmt(value: float, digits: int = 2) -> str:
     return "-" if value != value else f"{value:,.{digits}f}"
 
 
+def _fmt_us(value: float) -> str:
+    """Microseconds per item: three significant digits below 10, two decimals above."""
+    return _fmt(value, 3 if value < 10 else 2)
+
+
 def ratios(results: list[CaseResult]) -> dict[str, dict[str, float]]:
     """Per-item CPU ratios for each aiomsg row against L, MS and H of its workload."""
 
@@ -351,7 +356,7 @@ def render(results: list[CaseResult]) -> str:
                     f"{c.size:,}",
                     f"{r.median('requests'):,.0f}",
                     _fmt(r.median("cpu_s"), 3),
-                    _fmt(r.cpu_us_per_item),
+                    _fmt_us(r.cpu_us_per_item),
                     _fmt(r.median("wall_s"), 3),
                     _fmt(r.median("peak_rss_mb"), 0),
                     _fmt(r.median("peak_rss_mb") - r.median("rss_before_mb"), 0),
@@ -404,8 +409,8 @@ def render(results: list[CaseResult]) -> str:
                     c.label,
                     f"{c.size:,}",
                     f"{r.median('requests'):,.0f}",
-                    _fmt(r.cpu_us_per_item),
-                    _fmt(r.median("wall_s") / c.size * 1e6),
+                    _fmt_us(r.cpu_us_per_item),
+                    _fmt_us(r.median("wall_s") / c.size * 1e6),
                     _fmt(r.median("peak_rss_mb"), 0),
                 ]
             )
@@ -421,6 +426,13 @@ def versions() -> dict[str, str]:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             found[name] = "not installed"
+    if found["aiomsg"] == "not installed":
+        try:
+            import aiomsg
+
+            found["aiomsg"] = f"{aiomsg.__version__} (source tree)"
+        except Exception:  # a broken source tree must not stop the benchmark
+            pass
     return found
 
 
@@ -467,7 +479,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     groups = plan(args)
-    signal.signal(signal.SIGTERM, _raise_exit)
+    # End the server and the running child on termination too, not only on Ctrl-C.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_exit)
     meta: dict[str, Any] = {
         "python": platform.python_version(),
         "platform": platform.platform(),
