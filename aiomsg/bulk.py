@@ -28,7 +28,7 @@ from collections.abc import (
 )
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import islice, repeat
 from typing import TYPE_CHECKING, Any, Final, Generic, TypedDict, TypeVar
 
 import anyio
@@ -117,7 +117,7 @@ SUCCESSFUL: Final = frozenset(
 )
 
 
-class ItemOutcome(msgspec.Struct, frozen=True, kw_only=True):
+class ItemOutcome(msgspec.Struct, frozen=True, gc=False):
     """The outcome of the input item at ``index``.
 
     ``id`` is the item's id (uuid, umid, or a LINE message's clientMessageId);
@@ -125,6 +125,9 @@ class ItemOutcome(msgspec.Struct, frozen=True, kw_only=True):
     provider's code (Revicom item code, 8x8 errorCode or error code); ``error`` the
     exception when the item failed or its outcome is unknown.
     """
+
+    # gc=False: outcomes are created by the million and hold no containers, so the
+    # cyclic garbage collector need not track them (its passes would grow with them).
 
     index: int
     id: str | None
@@ -288,18 +291,12 @@ class ChunkResult:
         return self.tally
 
     def __iter__(self) -> Iterator[ItemOutcome]:
-        start = self.start
-        pids = self.provider_ids
-        ids, outcomes, codes, errors = self.ids, self.outcomes, self.codes, self.errors
-        for i in range(len(outcomes)):
-            yield ItemOutcome(
-                index=start + i,
-                id=ids[i],
-                outcome=outcomes[i],
-                code=codes[i],
-                error=errors[i],
-                provider_id=None if pids is None else pids[i],
-            )
+        # map() over the columns builds each outcome in C: a streamed job spends
+        # most of its per-item time here.
+        n = len(self.outcomes)
+        pids = self.provider_ids if self.provider_ids is not None else repeat(None, n)
+        indices = range(self.start, self.start + n)
+        return map(ItemOutcome, indices, self.ids, self.outcomes, self.codes, self.errors, pids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,9 +318,13 @@ class BulkReport:
     were not asked for. ``provider_errors`` merges Revicom's ``errors`` flags.
     ``complete`` is False when the job stopped early
     (``stop_on_failure``, ``abort``, deadline): unsent items are ``not_attempted``.
+
+    The ``report`` of a streamed job keeps only these totals (``outcomes_kept`` is
+    False): its outcomes went to the reader, so memory stays bounded.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_outcomes: bool = True) -> None:
+        self.outcomes_kept = keep_outcomes
         self._chunks: list[ChunkResult] = []
         self._sorted = True
         self.counts: dict[Outcome, int] = dict.fromkeys(Outcome, 0)
@@ -334,9 +335,10 @@ class BulkReport:
         self.provider_errors = False
 
     def _add(self, chunk: ChunkResult) -> None:
-        if self._chunks and chunk.start < self._chunks[-1].start:
-            self._sorted = False
-        self._chunks.append(chunk)
+        if self.outcomes_kept:
+            if self._chunks and chunk.start < self._chunks[-1].start:
+                self._sorted = False
+            self._chunks.append(chunk)
         for outcome, n in chunk.counts().items():
             self.counts[outcome] += n
         self.batches.extend(chunk.batches)
@@ -345,6 +347,11 @@ class BulkReport:
         self.provider_errors = self.provider_errors or chunk.error_flag
 
     def _chunks_in_order(self) -> list[ChunkResult]:
+        if not self.outcomes_kept:
+            raise RuntimeError(
+                "this report of a streamed job keeps totals only; its outcomes were "
+                "yielded by the stream (use the non-streaming call to keep them all)"
+            )
         if not self._sorted:
             self._chunks.sort(key=lambda c: c.start)
             self.batches.sort(key=lambda b: b.start)
@@ -583,7 +590,7 @@ class OutcomeStream(AsyncIterator[ItemOutcome]):
         self._receive = receive
         self._job = job
         self._current: Iterator[ItemOutcome] = iter(())
-        self.report = BulkReport()
+        self.report = BulkReport(keep_outcomes=False)
 
     @property
     def total(self) -> int | None:
@@ -651,6 +658,7 @@ async def run_bulk(
 async def collect(stream_cm: AbstractAsyncContextManager[OutcomeStream]) -> BulkReport:
     """Read a whole ``run_bulk`` stream into a ``BulkReport``."""
     async with stream_cm as stream:
+        stream.report.outcomes_kept = True
         async for _ in stream.chunks():
             pass
         return stream.report

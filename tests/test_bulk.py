@@ -279,6 +279,11 @@ async def test_streaming_a_million_uuids_keeps_buffering_bounded() -> None:
         report = out.report
     assert consumed == total == len(report)
     assert report.counts[Outcome.STOPPED] == total
+    # The streamed job's report keeps totals, not the million outcomes it yielded.
+    assert not report.outcomes_kept
+    assert report._chunks == []
+    with pytest.raises(RuntimeError, match="totals only"):
+        list(report)
     # In flight + buffered + being read: never more than a few chunks per worker.
     assert worst <= (2 * concurrency + 2) * chunk
     assert server.count("/stop") == 100
