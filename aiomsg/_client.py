@@ -96,10 +96,14 @@ class BaseClient:
         self._limiters = LimiterRegistry()
         self._on_request = on_request
 
-    def _requester(self, base_url: URL, headers: Mapping[str, str]) -> Requester:
+    def _requester(self, base_url: URL, headers: Mapping[str, str], secret: str) -> Requester:
         return Requester(
             self._transport,
-            Host(base_url, {"User-Agent": USER_AGENT, "Accept": "application/json", **headers}),
+            Host(
+                base_url,
+                {"User-Agent": USER_AGENT, "Accept": "application/json", **headers},
+                secrets=(secret,),
+            ),
             policy=self.retry_policy,
             budget=self.retry_budget,
             limiters=self._limiters,

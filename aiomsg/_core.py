@@ -202,8 +202,9 @@ class Requester:
                     return resp
                 retry_after = _parse_retry_after(resp.headers.get("Retry-After"))
                 error = error_from_response(
-                    status, resp.body, method=method, url=shown, retry_after=retry_after
-                )
+                    status, resp.body, method=method, url=shown, retry_after=retry_after,
+                    secrets=host.secrets,
+                )  # fmt: skip
                 if status == 429:
                     stats.rate_limited += 1
                     limiter.on_rate_limited(retry_after, epoch)

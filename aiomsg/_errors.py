@@ -362,13 +362,18 @@ def error_from_response(
     method: str,
     url: str,
     retry_after: float | None = None,
+    secrets: Sequence[str] = (),
 ) -> APIStatusError:
     """The one place that turns an error answer into an exception.
 
     A JSON body in 8x8's shape fills ``code``, ``message``, ``error_id`` and
     ``timestamp``; anything else (empty, HTML, truncated, another JSON shape) still
-    gives the status's class, with a short redacted excerpt of the body.
+    gives the status's class, with a short redacted excerpt of the body. Any of
+    ``secrets`` (the client's credentials) echoed in the body is masked first.
     """
+    for secret in secrets:
+        if secret:
+            body = body.replace(secret.encode(), b"***")
     parsed: _ErrorBody | None = None
     if body:
         try:

@@ -122,6 +122,8 @@ class Host:
 
     base_url: URL
     headers: Mapping[str, str]
+    #: Credentials to mask if an error answer echoes them.
+    secrets: tuple[str, ...] = ()
 
     def url(self, path: str) -> URL:
         return self.base_url.with_path(self.base_url.raw_path.rstrip("/") + path, encoded=True)

@@ -200,3 +200,18 @@ async def test_debug_logs_hold_no_secrets_or_numbers(
     text = caplog.text + "\n".join(r.getMessage() for r in records)
     assert_clean(text, api_key, revicom_token, "Bearer", "Basic ")
     assert not re.search(r"\d{8,}", text.replace(UMID, ""))
+
+
+async def test_credentials_echoed_in_an_error_body_are_masked(mock_http: Any) -> None:
+    key = "k3y-echoed-back-9f2"
+    url = (
+        "https://sms.8x8.com/api/v1/subaccounts/sub-1/messages/3fa85f64-5717-4562-b3fc-2c963f66afa6"
+    )
+    mock_http.delete(url, status=401, payload={"code": 1200, "message": f"bad key {key}"})
+    async with aiomsg.EightByEight(api_key=key, retry=aiomsg.RetryPolicy(max_attempts=1)) as c:
+        with pytest.raises(aiomsg.AuthenticationError) as info:
+            await c.sms.cancel_message("sub-1", "3fa85f64-5717-4562-b3fc-2c963f66afa6")
+    assert key not in str(info.value)
+    assert key not in repr(info.value)
+    assert key not in info.value.message
+    assert "***" in info.value.message

@@ -81,11 +81,14 @@ LineMessageInput = LineNotification | Mapping[str, object]
 def may_have_been_taken(exc: APIError) -> bool:
     """Whether a failed send may still have been accepted by 8x8.
 
-    Only a refusal (a 4xx answer) or a request that provably never left is a sure
-    "no"; a reset, a timeout, a 5xx or an unreadable success body leave it open.
+    A refusal (a 4xx, or a redirect other than 303) or a request that provably never
+    left is a sure "no"; a reset, a timeout, a 5xx, a 303 or an unreadable success
+    body leave it open.
     """
     if isinstance(exc, APIStatusError):
-        return not 400 <= exc.status_code < 500
+        # A 5xx leaves it open, and so does 303 See Other (sent after a POST was
+        # processed). Other redirects (never followed) and 4xx are refusals.
+        return exc.status_code >= 500 or exc.status_code == 303
     if isinstance(exc, APIResponseError):
         return True
     return bool(getattr(exc, "request_sent", False))

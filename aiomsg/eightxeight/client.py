@@ -38,6 +38,10 @@ class EightByEight(BaseClient):
     / ``$AIOMSG_8X8_SMS_URL``) override them. TLS 1.3 is the minimum by default, as
     8x8 requires; ``ssl`` takes your own ``ssl.SSLContext`` (a private CA, say).
     ``session`` is a caller-owned ``aiohttp.ClientSession`` that is used, never closed.
+    ``session`` is a caller-owned ``aiohttp.ClientSession``: used, never closed; its
+    connector's limits cap this client's concurrency, aiohttp's own silent retry is
+    stopped for this client's requests (so attempts are exactly as configured), and
+    trace configs belong on that session rather than in ``trace_configs=``.
     """
 
     def __init__(
@@ -82,11 +86,11 @@ class EightByEight(BaseClient):
         auth = {"Authorization": f"Bearer {key}"}
         self.region = region
         self.chatapps = ChatApps(
-            self._requester(chatapps_base, auth),
+            self._requester(chatapps_base, auth, key),
             rate_limit=rate_limit,
             flows_rate_limit=flows_rate_limit,
         )
-        self.sms = Sms(self._requester(sms_base, auth), rate_limit=rate_limit)
+        self.sms = Sms(self._requester(sms_base, auth, key), rate_limit=rate_limit)
 
     def __repr__(self) -> str:
         return f"EightByEight(region={self.region!r}, chatapps={self.chatapps!r}, sms={self.sms!r})"

@@ -53,6 +53,10 @@ class Revicom(BaseClient):
 
     ``token`` (else ``$AIOMSG_REVICOM_TOKEN``) is sent as ``Authorization: Basic
     {token}``; ``base_url`` (else ``$AIOMSG_REVICOM_URL``) overrides the host.
+    ``session`` is a caller-owned ``aiohttp.ClientSession``: used, never closed; its
+    connector's limits cap this client's concurrency, aiohttp's own silent retry is
+    stopped for this client's requests (so attempts are exactly as configured), and
+    trace configs belong on that session rather than in ``trace_configs=``.
     """
 
     def __init__(
@@ -84,7 +88,7 @@ class Revicom(BaseClient):
             max_response_size=max_response_size, on_request=on_request,
             trace_configs=trace_configs,
         )  # fmt: skip
-        self._api = self._requester(base, {"Authorization": f"Basic {secret}"})
+        self._api = self._requester(base, {"Authorization": f"Basic {secret}"}, secret)
         self._rate_limit = rate_limit
 
     def __repr__(self) -> str:

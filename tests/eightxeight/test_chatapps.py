@@ -489,6 +489,18 @@ async def test_line_send_redirect_is_not_followed(
     assert len(mock_http.sent()) == 1
 
 
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+async def test_line_send_moved_is_a_refusal(
+    eight: aiomsg.EightByEight, mock_http: Any, status: int
+) -> None:
+    # Any redirect but 303 means "not here": nothing was processed, nothing is unknown.
+    mock_http.post(LINE_BATCH_URL, status=status, headers={"Location": "https://example.com/x"})
+    with pytest.raises(aiomsg.APIStatusError) as info:
+        await eight.chatapps.send_line_notification_batch(SUB, [LINE_MESSAGE])
+    assert info.value.status_code == status
+    assert len(mock_http.sent()) == 1
+
+
 async def test_line_send_with_an_undecodable_answer(
     eight: aiomsg.EightByEight, mock_http: Any
 ) -> None:
