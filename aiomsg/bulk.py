@@ -39,10 +39,12 @@ from ._errors import AiomsgError, ValidationError
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "SUCCESSFUL",
     "BatchRange",
     "BulkOptions",
     "BulkReport",
     "Chunk",
+    "ChunkResult",
     "InterruptedError_",
     "ItemOutcome",
     "Outcome",

@@ -1,77 +1,500 @@
-"""The ``aiomsg`` command line."""
+"""The ``aiomsg`` command line: argument parsing and dispatch to the commands.
+
+Exit codes: 0 every item succeeded (or ``--dry-run`` found the input valid); 1
+every item accounted for, some did not succeed; 2 bad usage or input, or a journal
+from another job (nothing sent); 3 interrupted or incomplete (resumable with the
+same ``--journal``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
+import os
+import re
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Coroutine, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Final, Literal, TypeVar, cast
+from urllib.parse import quote
 
-from aiohttp import web
+from msgspec import UNSET
 
 import aiomsg
 
+from ._cli_job import (
+    EXIT_INCOMPLETE,
+    EXIT_NOT_ALL_SUCCEEDED,
+    EXIT_OK,
+    EXIT_USAGE,
+    BulkCommand,
+    BulkJob,
+    JobOptions,
+    UsageError,
+)
+from .bulk import BulkOptions, OutcomeStream
+from .eightxeight.client import REGIONS
+from .eightxeight.models import MAX_LINE_BATCH
+from .revicom.client import DEFAULT_REVICOM_URL
+from .revicom.models import MAX_STOP_BATCH
 
-async def _demo() -> int:
-    """Every endpoint once, against a tiny local stand-in for the providers."""
+__all__ = ["main"]
 
-    async def lon(req: web.Request) -> web.Response:
-        body = await req.json()
-        n = len(body["messages"])
-        return web.json_response(
-            {"batchId": "cf3cbbf5-3e2d-ea11-815d-020897df5459", "acceptedCount": n,
-             "rejectedCount": 0}
-        )  # fmt: skip
+T = TypeVar("T")
+Api = Literal["sms", "chatapps"]
 
-    async def cancel(req: web.Request) -> web.Response:
-        return web.json_response({"cancelledCount": 1})
+MAX_CONCURRENCY: Final = 1000
+_URL_ENV: Final = {
+    "sms": "AIOMSG_8X8_SMS_URL",
+    "chatapps": "AIOMSG_8X8_CHATAPPS_URL",
+    "revicom": "AIOMSG_REVICOM_URL",
+}
+# A placeholder credential for --dry-run, which builds a client to check the
+# arguments but never sends.
+_DRY_RUN_SECRET: Final = "dry-run"
 
-    async def flow(req: web.Request) -> web.Response:
-        return web.Response(status=204)
 
-    async def stop(req: web.Request) -> web.Response:
-        body = await req.json()
-        items = [{"messageUuid": u, "code": 200} for u in body["uuids"]]
-        return web.json_response({"errors": False, "items": items})
-
-    app = web.Application()
-    app.router.add_post("/api/v1/subaccounts/{s}/lon/batch", lon)
-    app.router.add_delete("/api/v1/subaccounts/{s}/messages/batch/{b}", cancel)
-    app.router.add_delete("/api/v1/subaccounts/{s}/messages/{u}", cancel)
-    app.router.add_delete("/api/v1/accounts/{a}/channels/{c}/flows/{f}", flow)
-    app.router.add_post("/api/v1/message/stop", stop)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on uvloop when it is installed (``aiomsg[fast]``), else asyncio."""
     try:
-        port = runner.addresses[0][1]
-        url = f"http://127.0.0.1:{port}"
-        umid = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
-        async with aiomsg.EightByEight(api_key="demo", chatapps_url=url, sms_url=url) as c:
-            msg = {"user": {"msisdn": "+6500000000"}, "content": {"title": "Event reminder"}}
-            sent = await c.chatapps.send_line_notification_batch("demo-sub", [msg])
-            print(f"LINE batch {sent.batch_id}: {sent.accepted_count} accepted")
-            res = await c.sms.cancel_message("demo-sub", umid)
-            print(f"SMS cancel: {res.cancelled_count} cancelled")
-            await c.chatapps.delete_whatsapp_flow("0" * 32, "channel", "flow")
-            print("WhatsApp Flow deleted")
-        async with aiomsg.Revicom(token="demo", base_url=url) as r:
-            stopped = await r.stop_batch([umid])
-            print(f"Revicom stop: {len(stopped.items)} items, errors={stopped.errors}")
+        uvloop = importlib.import_module("uvloop")
+    except ImportError:
+        return asyncio.run(coro)
+    return cast(T, uvloop.run(coro))
+
+
+# ---------------------------------------------------------------------------- options
+
+
+def _shard(value: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", value)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"expected K/N such as 2/5, got {value!r}")
+    k, n = int(match[1]), int(match[2])
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"K must be from 1 to N (1-based), got {k}/{n}")
+    return k, n
+
+
+def _concurrency(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if not 1 <= n <= MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_CONCURRENCY}, got {n}")
+    return n
+
+
+def _port(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {value!r}") from None
+    if not 0 <= n <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 65535, got {n}")
+    return n
+
+
+def _common(parser: argparse.ArgumentParser, provider: Literal["8x8", "revicom"]) -> None:
+    group = parser.add_argument_group("connection")
+    env = "AIOMSG_REVICOM_URL" if provider == "revicom" else "AIOMSG_8X8_*_URL"
+    group.add_argument("--base-url", metavar="URL", help=f"API base URL (else ${env})")
+    if provider == "8x8":
+        group.add_argument(
+            "--region",
+            choices=sorted(REGIONS),
+            default="ap",
+            help="8x8 region whose hosts to use (default: ap)",
+        )
+        group.add_argument(
+            "--api-key-file",
+            metavar="PATH",
+            help="read the 8x8 API key from this file (else $AIOMSG_8X8_API_KEY)",
+        )
+    else:
+        group.add_argument(
+            "--token-file",
+            metavar="PATH",
+            help="read the Revicom token from this file (else $AIOMSG_REVICOM_TOKEN)",
+        )
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar and no summary; errors only"
+    )
+
+
+def _bulk(parser: argparse.ArgumentParser, *, file_required: bool = False) -> None:
+    parser.add_argument(
+        "file",
+        metavar="FILE",
+        nargs=None if file_required else "?",
+        default="-",
+        help="input file, or - for standard input" + ("" if file_required else " (the default)"),
+    )
+    group = parser.add_argument_group("bulk job")
+    group.add_argument(
+        "--concurrency",
+        type=_concurrency,
+        default=8,
+        metavar="N",
+        help="requests in flight at once (default: 8)",
+    )
+    group.add_argument(
+        "--report",
+        metavar="PATH",
+        help="write one record per input item (JSON Lines; CSV if PATH ends in "
+        ".csv; - for standard output)",
+    )
+    group.add_argument(
+        "--journal",
+        metavar="PATH",
+        help="record progress here; re-run with the same journal to resume",
+    )
+    group.add_argument(
+        "--resend-unknown",
+        action="store_true",
+        help="on resume, send again LINE requests whose answer never came",
+    )
+    group.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="report bad lines as failed and send the rest (default: send "
+        "nothing when a line is bad)",
+    )
+    group.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the whole input and show what would be sent; send nothing",
+    )
+    group.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="K/N",
+        help="process only the K-th of N equal slices of the input (1-based)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aiomsg",
+        description="Bulk messaging control on 8x8 CPaaS and Revicom. Options go after "
+        "the subcommand; secrets come from the environment or a --*-file option.",
+        epilog="Exit codes: 0 all succeeded; 1 some did not succeed; 2 bad usage or input "
+        "(nothing sent); 3 interrupted or incomplete (resumable with --journal).",
+    )
+    parser.add_argument("--version", action="version", version=f"aiomsg {aiomsg.__version__}")
+    top = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = top.add_parser("demo", help="run the whole flow against the built-in simulator")
+    demo.set_defaults(handler=_cmd_demo)
+
+    sim = top.add_parser("simulator", help="serve the simulator of 8x8 and Revicom")
+    sim.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    sim.add_argument("--port", type=_port, default=0, help="port (default: a free one)")
+    sim.add_argument("--tls", action="store_true", help="serve HTTPS with a throwaway CA")
+    sim.set_defaults(handler=_cmd_simulator)
+
+    revicom = top.add_parser("revicom", help="Revicom").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    stop = revicom.add_parser("stop", help="stop messages by uuid (one per line)")
+    _bulk(stop)
+    _common(stop, "revicom")
+    stop.set_defaults(handler=_cmd_revicom_stop)
+
+    eight = top.add_parser("8x8", help="8x8 CPaaS").add_subparsers(
+        dest="api", required=True, metavar="API"
+    )
+    for api, title in (("sms", "8x8 SMS"), ("chatapps", "8x8 Chat Apps")):
+        actions = eight.add_parser(api, help=title).add_subparsers(
+            dest="action", required=True, metavar="ACTION"
+        )
+        cancel = actions.add_parser(
+            "cancel", help="cancel scheduled messages by umid (one per line)"
+        )
+        cancel.add_argument("sub_account", metavar="SUB_ACCOUNT")
+        _bulk(cancel)
+        _common(cancel, "8x8")
+        cancel.set_defaults(handler=_cmd_cancel, api=api)
+        batch = actions.add_parser("cancel-batch", help="cancel the scheduled messages of a batch")
+        batch.add_argument("sub_account", metavar="SUB_ACCOUNT")
+        batch.add_argument("batch_id", metavar="BATCH_ID")
+        _common(batch, "8x8")
+        batch.set_defaults(handler=_cmd_cancel_batch, api=api)
+
+    line = eight.add_parser("line", help="LINE Notifications").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    send = line.add_parser("send", help="send LINE Notifications from a JSONL file")
+    send.add_argument("sub_account", metavar="SUB_ACCOUNT")
+    _bulk(send, file_required=True)
+    send.add_argument("--client-batch-id", metavar="ID", help="clientBatchId for every request")
+    _common(send, "8x8")
+    send.set_defaults(handler=_cmd_line_send, api="chatapps")
+
+    flows = eight.add_parser("flows", help="WhatsApp Flows").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    delete = flows.add_parser("delete", help="delete a WhatsApp Flow (DRAFT only)")
+    delete.add_argument("account_id", metavar="ACCOUNT_ID")
+    delete.add_argument("channel_id", metavar="CHANNEL_ID")
+    delete.add_argument("flow_id", metavar="FLOW_ID")
+    _common(delete, "8x8")
+    delete.set_defaults(handler=_cmd_flows_delete, api="chatapps")
+    return parser
+
+
+# ---------------------------------------------------------------------------- clients
+
+
+def _secret_file(path: str | None, option: str) -> str | None:
+    """A secret from ``--*-file``: the file's content without surrounding whitespace."""
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = f.read().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise UsageError(f"cannot read {option} {path!r}: {why}") from None
+    if not value:
+        raise UsageError(f"{option} {path!r} is empty")
+    return value
+
+
+def _revicom(args: argparse.Namespace, dry_run: bool) -> aiomsg.Revicom:
+    token = _secret_file(args.token_file, "--token-file")
+    if token is None and os.environ.get("AIOMSG_REVICOM_TOKEN") is None:
+        if not dry_run:
+            raise UsageError(
+                "no Revicom token: set AIOMSG_REVICOM_TOKEN, or pass --token-file PATH"
+            )
+        token = _DRY_RUN_SECRET
+    return aiomsg.Revicom(token=token, base_url=args.base_url)
+
+
+def _eightbyeight(args: argparse.Namespace, dry_run: bool = False) -> aiomsg.EightByEight:
+    key = _secret_file(args.api_key_file, "--api-key-file")
+    if key is None and os.environ.get("AIOMSG_8X8_API_KEY") is None:
+        if not dry_run:
+            raise UsageError("no 8x8 API key: set AIOMSG_8X8_API_KEY, or pass --api-key-file PATH")
+        key = _DRY_RUN_SECRET
+    url = args.base_url
+    return aiomsg.EightByEight(
+        api_key=key,
+        region=args.region,
+        chatapps_url=url if args.api == "chatapps" else None,
+        sms_url=url if args.api == "sms" else None,
+    )
+
+
+def _shown_base(args: argparse.Namespace, api: str) -> str:
+    """The base URL requests would go to, for ``--dry-run``."""
+    url = args.base_url or os.environ.get(_URL_ENV[api])
+    if not url:
+        url = DEFAULT_REVICOM_URL if api == "revicom" else REGIONS[args.region][api == "sms"]
+    return str(url).rstrip("/")
+
+
+def _job_options(args: argparse.Namespace) -> JobOptions:
+    return JobOptions(
+        input=args.file,
+        concurrency=args.concurrency,
+        report=args.report,
+        journal=args.journal,
+        resend_unknown=args.resend_unknown,
+        skip_invalid=args.skip_invalid,
+        dry_run=args.dry_run,
+        quiet=args.quiet,
+        shard=args.shard,
+    )
+
+
+def _run_job(command: BulkCommand, options: JobOptions) -> int:
+    job = BulkJob(command, options)
+    try:
+        job.prepare()
+        return run_async(job.run())
     finally:
-        await runner.cleanup()
-    return 0
+        job.close()
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from ._demo import run_demo
+
+    return run_async(run_demo())
+
+
+def _cmd_simulator(args: argparse.Namespace) -> int:
+    from .testing import serve
+
+    try:
+        run_async(serve(args.host, args.port, args.tls))
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
+def _cmd_revicom_stop(args: argparse.Namespace) -> int:
+    def open_client(dry_run: bool) -> aiomsg.Revicom:
+        return _revicom(args, dry_run)
+
+    def open_stream(
+        client: aiomsg.Revicom, items: Iterable[Any], options: BulkOptions
+    ) -> AbstractAsyncContextManager[OutcomeStream]:
+        return client.stream_stop(items, **options)
+
+    command = BulkCommand(
+        name="revicom stop",
+        kind="ids",
+        noun="uuid",
+        per_request=MAX_STOP_BATCH,
+        resend_safe=True,
+        method="POST",
+        url=f"{_shown_base(args, 'revicom')}/api/v1/message/stop",
+        params=(),
+        open_client=open_client,
+        open_stream=open_stream,
+    )
+    return _run_job(command, _job_options(args))
+
+
+def _cmd_cancel(args: argparse.Namespace) -> int:
+    api: Api = args.api
+    sub = args.sub_account
+
+    def open_client(dry_run: bool) -> aiomsg.EightByEight:
+        return _eightbyeight(args, dry_run)
+
+    def open_stream(
+        client: aiomsg.EightByEight, items: Iterable[Any], options: BulkOptions
+    ) -> AbstractAsyncContextManager[OutcomeStream]:
+        resource = client.sms if api == "sms" else client.chatapps
+        return resource.stream_cancel_messages(sub, items, **options)
+
+    path = f"/api/v1/subaccounts/{quote(sub, safe='')}/messages/{{id}}"
+    command = BulkCommand(
+        name=f"8x8 {api} cancel",
+        kind="ids",
+        noun="umid",
+        per_request=1,
+        resend_safe=True,
+        method="DELETE",
+        url=_shown_base(args, api) + path,
+        params=(("sub_account", sub),),
+        open_client=open_client,
+        open_stream=open_stream,
+    )
+    return _run_job(command, _job_options(args))
+
+
+def _cmd_line_send(args: argparse.Namespace) -> int:
+    sub = args.sub_account
+    client_batch_id = args.client_batch_id
+
+    def open_client(dry_run: bool) -> aiomsg.EightByEight:
+        return _eightbyeight(args, dry_run)
+
+    def open_stream(
+        client: aiomsg.EightByEight, items: Iterable[Any], options: BulkOptions
+    ) -> AbstractAsyncContextManager[OutcomeStream]:
+        return client.chatapps.stream_send_line_notifications(
+            sub,
+            items,
+            client_batch_id=UNSET if client_batch_id is None else client_batch_id,
+            **options,
+        )
+
+    path = f"/api/v1/subaccounts/{quote(sub, safe='')}/lon/batch"
+    command = BulkCommand(
+        name="8x8 line send",
+        kind="line",
+        noun="message",
+        per_request=MAX_LINE_BATCH,
+        resend_safe=False,
+        method="POST",
+        url=_shown_base(args, "chatapps") + path,
+        params=(("sub_account", sub), ("client_batch_id", client_batch_id or "")),
+        open_client=open_client,
+        open_stream=open_stream,
+    )
+    return _run_job(command, _job_options(args))
+
+
+def _cmd_cancel_batch(args: argparse.Namespace) -> int:
+    async def cancel() -> int:
+        async with _eightbyeight(args) as client:
+            resource = client.sms if args.api == "sms" else client.chatapps
+            result = await resource.cancel_batch(args.sub_account, args.batch_id)
+        n = result.cancelled_count
+        if n:
+            print(f"batch {args.batch_id}: {n:,} scheduled message{'s' if n > 1 else ''} cancelled")
+        else:
+            print(
+                f"batch {args.batch_id}: nothing left to cancel (its messages were already "
+                "sent or cancelled)"
+            )
+        return EXIT_OK
+
+    return run_async(cancel())
+
+
+def _cmd_flows_delete(args: argparse.Namespace) -> int:
+    async def delete() -> int:
+        async with _eightbyeight(args) as client:
+            await client.chatapps.delete_whatsapp_flow(
+                args.account_id, args.channel_id, args.flow_id
+            )
+        print(f"WhatsApp Flow {args.flow_id} (channel {args.channel_id}) deleted")
+        return EXIT_OK
+
+    return run_async(delete())
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def _say(message: str) -> None:
+    print(f"aiomsg: {message}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="aiomsg", description=aiomsg.__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="run every endpoint against a local stand-in")
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        return asyncio.run(_demo())
-    return 2  # pragma: no cover
+    try:
+        return int(args.handler(args))
+    except UsageError as exc:
+        _say(str(exc))
+    except (aiomsg.ConfigurationError, aiomsg.ValidationError) as exc:
+        _say(str(exc))
+    except aiomsg.ConflictError as exc:
+        _say(f"refused by 8x8 ({exc.status_code}): {exc.message}. Only a DRAFT flow can be deleted")
+        return EXIT_NOT_ALL_SUCCEEDED
+    except aiomsg.NotFoundError as exc:
+        _say(f"not found ({exc.status_code}): {exc.message}")
+        return EXIT_NOT_ALL_SUCCEEDED
+    except aiomsg.APIError as exc:
+        _say(str(exc))
+        return EXIT_NOT_ALL_SUCCEEDED
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return EXIT_INCOMPLETE
+    except OSError as exc:
+        _say(str(exc))
+        return EXIT_INCOMPLETE
+    except Exception:  # a bug: show it, and do not let it pass for exit code 1
+        traceback.print_exc()
+        _say("unexpected error; a --journal is left consistent: re-run to resume")
+        return EXIT_INCOMPLETE
+    return EXIT_USAGE
 
 
 if __name__ == "__main__":

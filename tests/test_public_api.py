@@ -19,4 +19,9 @@ def test_demo_runs(capsys) -> None:
 
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "accepted" in out
+    assert "accepted 2,500 in 3 requests" in out
+    assert "first pass: cancelled 100" in out
+    assert "messages cancelled" in out
+    assert "refused with ConflictError (HTTP 409)" in out
+    assert "Stop 25,000 Revicom messages" in out
+    assert "stopped 24,000" in out

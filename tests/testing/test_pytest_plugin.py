@@ -64,7 +64,10 @@ async def test_options_fixture(aiomsg_simulator):
 def test_plugin_in_a_users_suite(pytester: pytest.Pytester) -> None:
     pytester.makeini(
         "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
-        "filterwarnings = error\n"
+        "filterwarnings =\n    error\n"
+        # In-process runs re-import nothing: pytest may warn that the already
+        # imported plugin cannot have its asserts rewritten. Not the user's concern.
+        "    ignore::pytest.PytestAssertRewriteWarning\n"
     )
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--strict-markers")

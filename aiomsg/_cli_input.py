@@ -1,0 +1,281 @@
+"""Command-line inputs: ids one per line, or LINE messages as JSON Lines.
+
+An input is read several times (check everything, then send), never held in
+memory: a file is re-read from disk, and standard input is first copied to a
+temporary file. Blank lines and ``#`` comments are skipped and surrounding
+whitespace is stripped; an item's ``index`` is its 0-based position among the
+items, its ``lineno`` the 1-based line of the file it came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import stat
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Final, Literal
+
+import msgspec
+
+from ._cli_ranges import IndexRanges
+from ._validation import UUID_RULE, is_uuid
+from .eightxeight.models import as_line_notification
+
+__all__ = [
+    "MAX_PROBLEMS_SHOWN",
+    "InputError",
+    "InputFile",
+    "ItemKind",
+    "Problem",
+    "Scan",
+    "line_message",
+    "line_message_id",
+    "problem_of",
+    "shown",
+]
+
+ItemKind = Literal["ids", "line"]
+
+#: Bad lines listed in an error message; the rest are counted.
+MAX_PROBLEMS_SHOWN: Final = 10
+
+_BOM: Final = b"\xef\xbb\xbf"
+_COMMENT: Final = ord("#")
+# Long digit runs look like phone numbers: never echo them.
+_DIGITS_RE: Final = re.compile(r"\d{7,}")
+# clientMessageIds the command line gives messages that have none: stable for a
+# given input and position, so a resumed run and a reconciliation use the same id.
+_CLIENT_MESSAGE_ID_NAMESPACE: Final = uuid.UUID("5d0f8a8e-6c1b-4f1e-9a55-6e0d3c7b2a41")
+
+
+class InputError(Exception):
+    """The input cannot be read; the message names it and says why."""
+
+
+class _MessageId(msgspec.Struct, rename="camel"):
+    client_message_id: Any = None
+
+
+_decode_message_id: Final = msgspec.json.Decoder(_MessageId).decode
+_decode_json: Final = msgspec.json.Decoder().decode
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One bad line: where it is and what is wrong with it."""
+
+    index: int
+    lineno: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.lineno}: {self.message}"
+
+
+@dataclass(slots=True)
+class Scan:
+    """What checking an input found: item count, digest, and the bad items."""
+
+    items: int = 0
+    digest: str = ""
+    invalid: IndexRanges = field(default_factory=IndexRanges)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def invalid_count(self) -> int:
+        return self.invalid.count
+
+
+class InputFile:
+    """An input file (or standard input, copied to a temporary file first)."""
+
+    def __init__(self, name: str, path: str, *, temporary: bool) -> None:
+        self.name = name
+        self.path = path
+        self._temporary = temporary
+
+    @classmethod
+    def open(cls, name: str) -> InputFile:
+        """The input called ``name`` on the command line: a path, or ``-`` for stdin.
+
+        Anything but a regular file (stdin, a pipe such as ``<(zcat ids.gz)``) can be
+        read only once, so it is copied to a temporary file first.
+        """
+        if name == "-":
+            return cls._spooled("-", sys.stdin.buffer)
+        try:
+            with open(name, "rb") as f:
+                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                    return cls._spooled(name, f)
+        except OSError as exc:
+            raise InputError(f"cannot read {name!r}: {exc.strerror}") from None
+        return cls(name, name, temporary=False)
+
+    @classmethod
+    def _spooled(cls, name: str, source: BinaryIO) -> InputFile:
+        fd, path = tempfile.mkstemp(prefix="aiomsg-input-")
+        try:
+            with os.fdopen(fd, "wb") as spool:
+                shutil.copyfileobj(source, spool, 1 << 20)
+        except BaseException:
+            os.unlink(path)
+            raise
+        return cls(name, path, temporary=True)
+
+    @property
+    def shown_name(self) -> str:
+        return "standard input" if self.name == "-" else repr(self.name)
+
+    def close(self) -> None:
+        if self._temporary:
+            self._temporary = False
+            try:
+                os.unlink(self.path)
+            except OSError:  # pragma: no cover
+                pass
+
+    def _open(self) -> BinaryIO:
+        try:
+            return open(self.path, "rb")
+        except OSError as exc:
+            raise InputError(f"cannot read {self.shown_name}: {exc.strerror}") from None
+
+    def scan(self, kind: ItemKind, *, check: bool = True) -> Scan:
+        """Count the items and hash the content; with ``check``, check every item."""
+        result = Scan()
+        digest = hashlib.sha256()
+        problem = _CHECKS[kind]
+        index = 0
+        with self._open() as f:
+            for lineno, raw in enumerate(f, 1):
+                digest.update(raw)
+                item = raw.strip()
+                if lineno == 1 and item.startswith(_BOM):
+                    item = item[3:].strip()
+                if not item or item[0] == _COMMENT:
+                    continue
+                if check:
+                    message = problem(item)
+                    if message is not None:
+                        _note(result, index, lineno, message)
+                index += 1
+        result.items = index
+        result.digest = digest.hexdigest()
+        return result
+
+    def check(self, kind: ItemKind, lo: int, hi: int, into: Scan) -> None:
+        """Check the items of ``[lo, hi)`` only (one shard), adding to ``into``."""
+        problem = _CHECKS[kind]
+        for index, lineno, item in self.items(lo, hi):
+            message = problem(item)
+            if message is not None:
+                _note(into, index, lineno, message)
+
+    def items(self, lo: int = 0, hi: int | None = None) -> Iterator[tuple[int, int, bytes]]:
+        """``(index, lineno, item)`` for the items of ``[lo, hi)``, stripped, in order."""
+        index = 0
+        with self._open() as f:
+            for lineno, raw in enumerate(f, 1):
+                item = raw.strip()
+                if lineno == 1 and item.startswith(_BOM):
+                    item = item[3:].strip()
+                if not item or item[0] == _COMMENT:
+                    continue
+                if hi is not None and index >= hi:
+                    return
+                if index >= lo:
+                    yield index, lineno, item
+                index += 1
+
+
+def _note(scan: Scan, index: int, lineno: int, message: str) -> None:
+    scan.invalid.add(index, index + 1)
+    if len(scan.problems) < MAX_PROBLEMS_SHOWN:
+        scan.problems.append(Problem(index, lineno, message))
+
+
+# ---------------------------------------------------------------------------- items
+
+
+def shown(item: bytes) -> str:
+    """A bad value as it may appear in a message: short, phone-number-like runs hidden."""
+    text = item.decode("utf-8", "replace")
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return repr(_DIGITS_RE.sub(lambda m: f"<{len(m[0])} digits>", text))
+
+
+def _id_problem(item: bytes) -> str | None:
+    # The library's own rule (umids, batch ids and Revicom uuids are uuids).
+    if len(item) == 36 and item.isascii() and is_uuid(item.decode("ascii")):
+        return None
+    return f"{shown(item)} is not {UUID_RULE}"
+
+
+def _message_problem(item: bytes) -> str | None:
+    try:
+        obj = _decode_json(item)
+    except msgspec.DecodeError as exc:
+        return f"not valid JSON ({exc})"
+    if not isinstance(obj, dict):
+        return (
+            "expected a JSON object (one LINE Notification message in the API's "
+            f"camelCase shape), got {_json_type(obj)}"
+        )
+    try:
+        as_line_notification(obj, "message")
+    except ValueError as exc:  # aiomsg.ValidationError names the field and the rule
+        return str(exc)
+    return None
+
+
+_CHECKS: Final[dict[ItemKind, Callable[[bytes], str | None]]] = {
+    "ids": _id_problem,
+    "line": _message_problem,
+}
+
+
+def problem_of(kind: ItemKind, item: bytes) -> str:
+    """Why an item found bad by ``scan`` is bad."""
+    return _CHECKS[kind](item) or "invalid"
+
+
+def _json_type(obj: object) -> str:
+    if isinstance(obj, list):
+        return "an array"
+    if isinstance(obj, str):
+        return "a string"
+    if obj is None:
+        return "null"
+    if isinstance(obj, bool):
+        return "a boolean"
+    return "a number"
+
+
+def derived_message_id(digest: str, index: int) -> str:
+    return str(uuid.uuid5(_CLIENT_MESSAGE_ID_NAMESPACE, f"{digest}:{index}"))
+
+
+def line_message(item: bytes, index: int, digest: str) -> dict[str, Any]:
+    """A checked JSONL line as the mapping to send, with a clientMessageId."""
+    message: dict[str, Any] = _decode_json(item)
+    if "clientMessageId" not in message:
+        message["clientMessageId"] = derived_message_id(digest, index)
+    return message
+
+
+def line_message_id(item: bytes, index: int, digest: str) -> str | None:
+    """The clientMessageId a JSONL line is (or would be) sent with."""
+    try:
+        cmid = _decode_message_id(item).client_message_id
+    except msgspec.DecodeError:
+        return None
+    if cmid is None:
+        return derived_message_id(digest, index)
+    return cmid if isinstance(cmid, str) else None

@@ -1,0 +1,610 @@
+"""One bulk job of the command line: check the input, resume, send, report, exit code.
+
+The data path: the input is read and checked whole first (nothing is sent if a
+line is bad, unless ``--skip-invalid``); the journal says which positions earlier
+runs finished; those, the bad lines and (for LINE) the requests whose answer never
+came are reported without sending; the rest is streamed through the library's bulk
+calls in segments, and each finished request is journaled, then reported.
+
+Segments: the input is sent as a series of streams of at most a few hundred
+thousand items each, because a stream numbers its items from 0 and each segment
+keeps the input position of every item it carries (a compact array); memory then
+stays bounded whatever the input size, and skipped positions (finished earlier,
+bad lines) cost nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import signal
+import sys
+import time
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from itertools import islice
+from types import FrameType
+from typing import Any, Final
+
+import anyio
+
+from . import ConfigurationError, ValidationError
+from ._cli_console import ProgressBar, format_summary, say
+from ._cli_input import (
+    InputError,
+    InputFile,
+    ItemKind,
+    Scan,
+    line_message,
+    line_message_id,
+    problem_of,
+)
+from ._cli_ranges import IndexRanges, ranges_of
+from ._cli_report import ReportError, ReportWriter, Row, open_report
+from ._journal import JobIdentity, Journal, JournalError, Run
+from .bulk import SUCCESSFUL, BulkOptions, InterruptedError_, Outcome, OutcomeStream
+
+__all__ = [
+    "EXIT_INCOMPLETE",
+    "EXIT_NOT_ALL_SUCCEEDED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "BulkCommand",
+    "BulkJob",
+    "JobOptions",
+    "UsageError",
+]
+
+EXIT_OK: Final = 0
+EXIT_NOT_ALL_SUCCEEDED: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_INCOMPLETE: Final = 3
+
+#: After the first Ctrl-C, how long requests in flight may take to finish.
+GRACE_SECONDS: Final = 5.0
+#: Requests' worth of items per stream (see the module docstring), at least this many.
+SEGMENT_REQUESTS: Final = 4
+MIN_SEGMENT: Final = 50_000
+#: Report records buffered before a write when no request is involved.
+_ROWS_PER_WRITE: Final = 2_000
+_PLAN_SHOWN: Final = 10
+
+_SUCCESSFUL_VALUES: Final = frozenset(o.value for o in SUCCESSFUL)
+_NOT_FINAL: Final = frozenset({Outcome.UNKNOWN, Outcome.NOT_ATTEMPTED})
+_IN_FLIGHT_ERROR: Final = (
+    "outcome unknown: the request carrying this message was sent by an earlier run "
+    "whose answer never arrived; it was not sent again (reconcile it by "
+    "clientMessageId, or re-run with --resend-unknown)"
+)
+
+
+class UsageError(Exception):
+    """Bad usage or input: the message says what to fix; nothing was sent (exit 2)."""
+
+
+OpenStream = Callable[[Any, Iterable[Any], BulkOptions], AbstractAsyncContextManager[OutcomeStream]]
+
+
+@dataclass(frozen=True, slots=True)
+class BulkCommand:
+    """A bulk command: how to reach the provider and how its requests are shaped.
+
+    ``url`` is shown by ``--dry-run``; for one-request-per-item commands it holds
+    ``{id}`` where the item goes. ``resend_safe``: repeating a request does no harm
+    (stop, cancel), so requests whose answer never came are simply sent again.
+    """
+
+    name: str
+    kind: ItemKind
+    noun: str
+    per_request: int
+    resend_safe: bool
+    method: str
+    url: str
+    params: tuple[tuple[str, str], ...]
+    open_client: Callable[[bool], Any]
+    open_stream: OpenStream
+
+
+@dataclass(frozen=True, slots=True)
+class JobOptions:
+    input: str
+    concurrency: int = 8
+    report: str | None = None
+    journal: str | None = None
+    resend_unknown: bool = False
+    skip_invalid: bool = False
+    dry_run: bool = False
+    quiet: bool = False
+    shard: tuple[int, int] | None = None
+
+
+class _Segment:
+    """Up to ``size`` pending items handed to one bulk stream, remembering the input
+    position of each, since the stream numbers its items from 0."""
+
+    def __init__(self, feed: Iterator[tuple[int, Any]], size: int) -> None:
+        self._feed = feed
+        self._size = size
+        self.positions = array("q")
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[Any]:
+        append = self.positions.append
+        for index, item in islice(self._feed, self._size):
+            append(index)
+            yield item
+
+
+@dataclass(slots=True)
+class _Interrupt:
+    """Ctrl-C (or SIGTERM): the first stops sending, the second exits at once."""
+
+    on_first: Callable[[], None]
+    signals: int = 0
+    previous: dict[int, Any] = field(default_factory=dict)
+
+    @property
+    def stopping(self) -> bool:
+        return self.signals > 0
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(sig) is not signal.SIG_IGN:  # nohup and the like: keep
+                self.previous[sig] = signal.signal(sig, self._handle)
+
+    def restore(self) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        self.previous.clear()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.signals += 1
+        if self.signals > 1:
+            # Journal records are whole lines written in one call: stopping here
+            # leaves it consistent. Nothing else needs to be tidy.
+            os.write(2, b"\naiomsg: interrupted again; exiting now. Re-run with the same "
+                        b"--journal to resume.\n")  # fmt: skip
+            os._exit(EXIT_INCOMPLETE)
+        self.on_first()
+
+
+class BulkJob:
+    """Runs one bulk command over one input. ``prepare()`` (synchronous: reads and
+    checks the input, opens the journal), then ``await run()``, then ``close()``."""
+
+    def __init__(self, command: BulkCommand, options: JobOptions) -> None:
+        self.command = command
+        self.options = options
+        self.input: InputFile | None = None
+        self.journal: Journal | None = None
+        self.scan = Scan()
+        self.lo = self.hi = 0
+        self.counts: Counter[str] = Counter()
+        self.pending = 0
+        self.batches: list[str] = []
+        self.extra_items = 0
+        self.interrupted = 0
+        self._report: ReportWriter | None = None
+        self._bar: ProgressBar | None = None
+        self._interrupt: _Interrupt | None = None
+        self._abort: anyio.Event | None = None
+        self._segment: _Segment | None = None
+
+    # ------------------------------------------------------------------ preparing
+
+    def prepare(self) -> None:
+        """Read and check the input and open the journal; ``UsageError`` if unusable."""
+        cmd, opts = self.command, self.options
+        try:
+            self.input = InputFile.open(opts.input)
+            self.scan = self.input.scan(cmd.kind, check=opts.shard is None)
+            self.lo, self.hi = _shard_range(self.scan.items, opts.shard)
+            if opts.shard is not None:
+                self.input.check(cmd.kind, self.lo, self.hi, self.scan)
+        except InputError as exc:
+            raise UsageError(str(exc)) from None
+        bad = self.scan.invalid.count_in(self.lo, self.hi)
+        if bad and not opts.skip_invalid:
+            raise UsageError(self._bad_input_message(bad))
+        identity = JobIdentity(
+            command=cmd.name,
+            params=cmd.params,
+            input_name=self.input.name,
+            input_digest=self.scan.digest,
+            items=self.scan.items,
+            shard=None if opts.shard is None else f"{opts.shard[0]}/{opts.shard[1]}",
+        )
+        if opts.journal is not None:
+            try:
+                self.journal = Journal.open(
+                    opts.journal, identity, readonly=opts.dry_run, sync_each=not cmd.resend_safe
+                )
+            except JournalError as exc:
+                raise UsageError(str(exc)) from None
+        self.pending = self.hi - self.lo - bad - self._done_count() - self._held_count()
+
+    def _bad_input_message(self, bad: int) -> str:
+        assert self.input is not None
+        lines = [f"{self.input.shown_name}: {plural(bad, 'bad line')}; nothing was sent"]
+        lines += [
+            f"  {problem}" for problem in self.scan.problems if self.lo <= problem.index < self.hi
+        ]
+        if bad > len(self.scan.problems):
+            lines.append(f"  ... and {bad - len(self.scan.problems):,} more")
+        lines.append("Fix them, or pass --skip-invalid to report them as failed and send the rest.")
+        return "\n".join(lines)
+
+    def _done_count(self) -> int:
+        return 0 if self.journal is None else self.journal.done.count_in(self.lo, self.hi)
+
+    def _in_flight(self) -> IndexRanges:
+        """LINE positions sent earlier without an answer (empty for stop and cancel)."""
+        if self.journal is None or self.command.resend_safe:
+            return IndexRanges()
+        return self.journal.in_flight()
+
+    def _held_count(self) -> int:
+        """In-flight positions that this run does not send again."""
+        if self.options.resend_unknown:
+            return 0
+        return self._in_flight().count_in(self.lo, self.hi)
+
+    def close(self) -> None:
+        if self.journal is not None:
+            self.journal.close()
+        if self.input is not None:
+            self.input.close()
+
+    # ------------------------------------------------------------------ running
+
+    async def run(self) -> int:
+        if self.options.dry_run:
+            return await self._dry_run()
+        cmd, opts = self.command, self.options
+        try:
+            client_cm = cmd.open_client(False)
+        except (ConfigurationError, ValidationError) as exc:
+            raise UsageError(str(exc)) from None
+        async with client_cm as client:
+            try:
+                cmd.open_stream(client, (), {})  # checks the arguments; sends nothing
+            except ValidationError as exc:
+                raise UsageError(str(exc)) from None
+            try:
+                self._report = open_report(opts.report)
+            except ReportError as exc:
+                raise UsageError(str(exc)) from None
+            started = time.monotonic()
+            self._loop = asyncio.get_running_loop()
+            self._abort = anyio.Event()
+            interrupt = self._interrupt = _Interrupt(self._begin_stop)
+            self._bar = ProgressBar(
+                total=self.hi - self.lo, initial=0, desc=cmd.name, enabled=not opts.quiet
+            )
+            interrupt.install()
+            try:
+                self._report_settled()
+                await self._send(client)
+            finally:
+                interrupt.restore()
+                self._bar.close()
+                self._report.close()
+            stats = client.stats
+            return self._finish(time.monotonic() - started, stats.requests, stats.retries)
+
+    def _begin_stop(self) -> None:
+        """First Ctrl-C (in the signal handler): the feed stops at its next item; the
+        event loop is woken to give requests in flight a moment, then abort them."""
+        self._loop.call_soon_threadsafe(self._stop_in_loop)
+
+    def _stop_in_loop(self) -> None:
+        assert self._bar is not None
+        assert self._abort is not None
+        self._bar.write(
+            f"aiomsg: stopping: no new requests; waiting up to {GRACE_SECONDS:g} s for those "
+            "in flight (Ctrl-C again to quit at once)"
+        )
+        self._loop.call_later(GRACE_SECONDS, self._abort.set)
+
+    @property
+    def _stopping(self) -> bool:
+        return self._interrupt is not None and self._interrupt.stopping
+
+    def _write(self, rows: Sequence[Row]) -> None:
+        assert self._report is not None
+        assert self._bar is not None
+        self._report.write(rows)
+        self._bar.update(len(rows))
+
+    def _report_settled(self) -> None:
+        """Report, without sending, what needs no request: positions finished by
+        earlier runs, bad lines (``--skip-invalid``) and held LINE messages."""
+        assert self.input is not None
+        invalid = self.scan.invalid.count_in(self.lo, self.hi)
+        held = self._held_count()
+        if not (self._done_count() or invalid or held):
+            return
+        kind, digest = self.command.kind, self.scan.digest
+        replay = iter(()) if self.journal is None else self.journal.replay()
+        upcoming = next(replay, None)
+        bad = self.scan.invalid.cursor()
+        in_flight = self._in_flight().cursor() if held else None
+        rows: list[Row] = []
+        counts = self.counts
+        for index, lineno, item in self.input.items(self.lo, self.hi):
+            if self._stopping:
+                break
+            if upcoming is not None and upcoming[0] == index:
+                _, outcome, code, error = upcoming
+                upcoming = next(replay, None)
+                rows.append((index, self._item_id(item, index), outcome, code, error))
+            elif index in bad:
+                error = f"line {lineno}: {problem_of(kind, item)}"
+                rows.append(
+                    (index, self._bad_item_id(item, index), Outcome.FAILED.value, None, error)
+                )
+            elif in_flight is not None and index in in_flight:
+                rows.append((index, line_message_id(item, index, digest), Outcome.UNKNOWN.value,
+                             None, _IN_FLIGHT_ERROR))  # fmt: skip
+            else:
+                continue
+            counts[rows[-1][2]] += 1
+            if len(rows) >= _ROWS_PER_WRITE:
+                self._write(rows)
+                rows = []
+        self._write(rows)
+
+    def _item_id(self, item: bytes, index: int) -> str | None:
+        if self.command.kind == "line":
+            return line_message_id(item, index, self.scan.digest)
+        return item.decode("ascii")
+
+    def _bad_item_id(self, item: bytes, index: int) -> str | None:
+        if self.command.kind == "line":
+            return line_message_id(item, index, self.scan.digest)
+        return item.decode("utf-8", "replace")[:100]
+
+    def _feed(self) -> Iterator[tuple[int, Any]]:
+        """The items to send, with their input positions, in input order."""
+        assert self.input is not None
+        done = self.journal.done.cursor() if self.journal is not None else None
+        bad = self.scan.invalid.cursor()
+        held = self._in_flight().cursor() if not self.options.resend_unknown else None
+        digest = self.scan.digest
+        line = self.command.kind == "line"
+        for index, _, item in self.input.items(self.lo, self.hi):
+            if self._stopping:
+                return
+            if (done is not None and index in done) or index in bad:
+                continue
+            if held is not None and index in held:
+                continue
+            yield index, (line_message(item, index, digest) if line else item.decode("ascii"))
+
+    async def _send(self, client: Any) -> None:
+        cmd, opts = self.command, self.options
+        options: BulkOptions = {"concurrency": opts.concurrency, "abort": self._abort}
+        if self.journal is not None and not cmd.resend_safe:
+            options["before_send"] = self._before_send
+        size = max(MIN_SEGMENT, cmd.per_request * opts.concurrency * SEGMENT_REQUESTS)
+        feed = self._feed()
+        remaining = self.pending
+        while remaining > 0 and not self._stopping:
+            segment = self._segment = _Segment(feed, min(size, remaining))
+            remaining -= len(segment)
+            async with cmd.open_stream(client, segment, options) as stream:
+                async for chunk in stream.chunks():
+                    self._finished(chunk, segment.positions)
+                self.batches.extend(b.batch_id for b in stream.report.batches)
+                self.extra_items += stream.report.extra_items
+            if self._abort is not None and self._abort.is_set():
+                break
+
+    def _before_send(self, stream_positions: Sequence[int]) -> None:
+        """LINE: journal (fsync'd) the positions a request carries before it leaves."""
+        assert self.journal is not None
+        assert self._segment is not None
+        positions = self._segment.positions
+        self.journal.record_sent(ranges_of(positions[p] for p in stream_positions))
+
+    def _finished(self, chunk: Any, positions: array[int]) -> None:
+        """A request's items are done: journal what is final, then report them all."""
+        start = chunk.start
+        outcomes: list[Outcome] = chunk.outcomes
+        n = len(outcomes)
+        where = positions[start : start + n]
+        ids, codes, errors = chunk.ids, chunk.codes, chunk.errors
+        texts: dict[int, str] = {}
+
+        def text(error: BaseException | None) -> str | None:
+            if error is None:
+                return None
+            key = id(error)
+            found = texts.get(key)
+            if found is None:
+                found = texts[key] = str(error)
+            return found
+
+        journal = self.journal
+        first = outcomes[0]
+        if (
+            outcomes.count(first) == n
+            and codes.count(codes[0]) == n
+            and errors.count(None) == n
+            and where[-1] - where[0] == n - 1
+        ):
+            # The common case: one outcome for a run of consecutive positions.
+            if journal is not None and first not in _NOT_FINAL:
+                journal.record_done([(where[0], where[-1] + 1)], [(n, first.value, codes[0], None)])
+            rows: list[Row] = [(where[i], ids[i], first.value, codes[0], None) for i in range(n)]
+            self.counts[first.value] += n
+        else:
+            rows = [
+                (where[i], ids[i], outcomes[i].value, codes[i], text(errors[i])) for i in range(n)
+            ]
+            if journal is not None:
+                final = [i for i in range(n) if outcomes[i] not in _NOT_FINAL]
+                if final:
+                    journal.record_done(
+                        ranges_of(where[i] for i in final), _runs(rows[i] for i in final)
+                    )
+            self.counts.update(outcomes[i].value for i in range(n))
+            self.interrupted += sum(1 for e in errors if isinstance(e, InterruptedError_))
+        self._write(rows)
+
+    # ------------------------------------------------------------------ ending
+
+    def _finish(self, elapsed: float, requests: int, retries: int) -> int:
+        cmd, opts = self.command, self.options
+        items = self.hi - self.lo
+        accounted = sum(self.counts.values())
+        # Never sent, or cut short by Ctrl-C: what a resumed run does.
+        unfinished = items - accounted + self.counts[Outcome.NOT_ATTEMPTED.value]
+        unfinished += self.interrupted
+        if unfinished:
+            code = EXIT_INCOMPLETE
+        elif all(o in _SUCCESSFUL_VALUES for o, n in self.counts.items() if n):
+            code = EXIT_OK
+        else:
+            code = EXIT_NOT_ALL_SUCCEEDED
+        if opts.quiet:
+            return code
+        notes: list[str] = []
+        if self.journal is not None:
+            resumed = self._done_count()
+            notes.append(
+                f"journal {opts.journal}: {resumed:,} items finished by earlier runs"
+                if resumed else f"journal {opts.journal}"
+            )  # fmt: skip
+        if opts.report is not None and opts.report != "-":
+            notes.append(f"report {opts.report}")
+        if self.batches:
+            shown = ", ".join(self.batches[:3])
+            more = f" and {len(self.batches) - 3:,} more" if len(self.batches) > 3 else ""
+            notes.append(f"LINE batchIds: {shown}{more}")
+        if self.extra_items:
+            notes.append(f"{plural(self.extra_items, 'id')} answered that were not asked for")
+        if code == EXIT_INCOMPLETE:
+            resume = (
+                "re-run with the same --journal to resume"
+                if opts.journal else "use --journal to make a job resumable"
+            )  # fmt: skip
+            notes.append(f"incomplete: {plural(unfinished, 'item')} not processed; {resume}")
+        elif code == EXIT_NOT_ALL_SUCCEEDED:
+            failed = sum(n for o, n in self.counts.items() if o not in _SUCCESSFUL_VALUES)
+            notes.append(f"{plural(failed, 'item')} did not succeed" + (
+                " (see the report)" if opts.report else "; --report PATH lists them"
+            ))  # fmt: skip
+        say(
+            format_summary(
+                title=f"aiomsg {cmd.name}",
+                counts=self.counts,
+                items=items,
+                requests=requests,
+                retries=retries,
+                elapsed=elapsed,
+                notes=notes,
+            )
+        )
+        return code
+
+    # ------------------------------------------------------------------ dry run
+
+    async def _dry_run(self) -> int:
+        cmd = self.command
+        try:
+            client_cm = cmd.open_client(True)
+        except (ConfigurationError, ValidationError) as exc:
+            raise UsageError(str(exc)) from None
+        async with client_cm as client:  # never sends: it only checks the arguments
+            try:
+                cmd.open_stream(client, (), {})
+            except ValidationError as exc:
+                raise UsageError(str(exc)) from None
+        items = self.hi - self.lo
+        bad = self.scan.invalid.count_in(self.lo, self.hi)
+        done = self._done_count()
+        held = self._held_count()
+        out = [f"dry run of 'aiomsg {cmd.name}': nothing is sent"]
+        out.append(f"input {self._input_name()}: {self.scan.items:,} items" + (
+            f"; shard {self.options.shard[0]}/{self.options.shard[1]} is items "
+            f"{self.lo:,}-{self.hi - 1:,} ({items:,})" if self.options.shard else ""
+        ))  # fmt: skip
+        if done:
+            out.append(f"{done:,} items already finished (journal): reported, not sent")
+        if held:
+            out.append(f"{held:,} LINE messages in flight in an earlier run: reported unknown, "
+                       "not sent (--resend-unknown sends them)")  # fmt: skip
+        if bad:
+            out.append(f"{plural(bad, 'bad line')} would be reported failed (--skip-invalid):")
+            out += [f"  {p}" for p in self.scan.problems if self.lo <= p.index < self.hi]
+        per = cmd.per_request
+        requests = math.ceil(self.pending / per)
+        unit = f"{cmd.noun}s" if per > 1 else cmd.noun
+        each = f"up to {per:,} {unit} each" if per > 1 else f"one {unit} each"
+        out.append(f"would send {plural(self.pending, cmd.noun)} in {plural(requests, 'request')}"
+                   f" ({each})")  # fmt: skip
+        for i, group in enumerate(_groups(self._plan_feed(), per)):
+            if i == _PLAN_SHOWN:
+                out.append(f"  ... and {requests - _PLAN_SHOWN:,} more requests")
+                break
+            first, last = group[0][0], group[-1][0]
+            if "{id}" in cmd.url:
+                out.append(
+                    f"  {cmd.method} {cmd.url.replace('{id}', group[0][1])}  (item {first:,})"
+                )
+            else:
+                span = f"item {first:,}" if first == last else f"items {first:,}-{last:,}"
+                out.append(f"  {cmd.method} {cmd.url}  {len(group):,} {unit} ({span})")
+        sys.stdout.write("\n".join(out) + "\n")
+        return EXIT_NOT_ALL_SUCCEEDED if bad else EXIT_OK
+
+    def _plan_feed(self) -> Iterator[tuple[int, str]]:
+        for index, item in self._feed():
+            yield index, item if isinstance(item, str) else ""
+
+    def _input_name(self) -> str:
+        assert self.input is not None
+        return self.input.shown_name
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _groups(feed: Iterator[tuple[int, str]], size: int) -> Iterator[list[tuple[int, str]]]:
+    while group := list(islice(feed, size)):
+        yield group
+
+
+def _runs(rows: Iterable[Row]) -> list[Run]:
+    """Consecutive records with the same outcome, code and error, counted."""
+    runs: list[Run] = []
+    last: tuple[str, int | None, str | None] | None = None
+    count = 0
+    for _, _, outcome, code, error in rows:
+        key = (outcome, code, error)
+        if key == last:
+            count += 1
+            continue
+        if last is not None:
+            runs.append((count, *last))
+        last, count = key, 1
+    if last is not None:
+        runs.append((count, *last))
+    return runs
+
+
+def _shard_range(items: int, shard: tuple[int, int] | None) -> tuple[int, int]:
+    """The positions of shard K of N: the K-th of N nearly equal consecutive slices."""
+    if shard is None:
+        return 0, items
+    k, n = shard
+    return (k - 1) * items // n, k * items // n

@@ -1,0 +1,378 @@
+"""The resume journal of a command-line bulk job: what is finished, what was in flight.
+
+A journal is a JSON Lines file, appended to and never rewritten::
+
+    {"journal": "aiomsg", "version": 1, "fingerprint": "...", "command": ..., ...}
+    {"sent": [[0, 1000]]}
+    {"done": [[0, 1000]], "r": [[998, "accepted", null, null], [2, "rejected", 3003, "..."]]}
+
+The header names the job: a fingerprint of the command, its arguments, the shard
+and the input's SHA-256, so a journal is never applied to other work. A ``done``
+record lists the input positions a request finished (as ranges) and their outcomes
+run-length encoded, in position order: a re-run skips those positions and still
+reports them. A ``sent`` record is written, and fsync'd, before a LINE request
+leaves, so that a request whose answer never arrived is known and not re-sent by
+accident. Outcomes that are not final (``unknown``, ``not_attempted``) are not
+recorded as done.
+
+Each record is one ``write()`` of a whole line: a process killed at any moment
+leaves at worst a torn last line, which is ignored and cut off on the next open.
+Records reach the operating system at once (they survive the process being
+killed); ``sync_each`` fsyncs every record, otherwise fsync runs at most every half
+second and on close (a machine crash may then forget the last moments of
+idempotent work, which a re-run repeats harmlessly).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import os
+import sys
+import time
+from array import array
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import msgspec
+
+from ._cli_ranges import IndexRanges
+from .bulk import Outcome
+
+__all__ = ["JobIdentity", "Journal", "JournalError", "Run"]
+
+FORMAT: Final = "aiomsg"
+VERSION: Final = 1
+#: Without ``sync_each``, fsync at most this often (seconds).
+SYNC_INTERVAL: Final = 0.5
+
+Run = tuple[int, str, int | None, str | None]
+"""A run of consecutive items with the same outcome: (count, outcome, code, error)."""
+Row = tuple[int, str, int | None, str | None]
+"""One replayed item: (index, outcome, code, error)."""
+
+_OUTCOMES: Final = frozenset(o.value for o in Outcome)
+
+
+class JournalError(Exception):
+    """The journal cannot be used for this run; the message says why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobIdentity:
+    """What makes two runs the same job: command, arguments, shard and input content."""
+
+    command: str
+    params: tuple[tuple[str, str], ...]
+    input_name: str
+    input_digest: str
+    items: int
+    shard: str | None
+
+    @property
+    def fingerprint(self) -> str:
+        canonical = msgspec.json.encode(
+            [self.command, list(self.params), self.input_digest, self.items, self.shard]
+        )
+        return hashlib.sha256(canonical).hexdigest()
+
+    def describe(self) -> str:
+        shard = f", shard {self.shard}" if self.shard else ""
+        return (
+            f"'aiomsg {self.command}' over {self.items} items of {self.input_name!r} "
+            f"(SHA-256 {self.input_digest[:12]}...{shard})"
+        )
+
+
+class _Header(msgspec.Struct, kw_only=True):
+    journal: str
+    version: int
+    fingerprint: str
+    command: str
+    input: str
+    input_digest: str
+    items: int
+    shard: str | None = None
+
+
+class _Record(msgspec.Struct, kw_only=True, omit_defaults=True):
+    sent: list[tuple[int, int]] | None = None
+    done: list[tuple[int, int]] | None = None
+    r: list[tuple[int, str, int | None, str | None]] | None = None
+
+
+_encode: Final = msgspec.json.Encoder().encode
+_decode_record: Final = msgspec.json.Decoder(_Record).decode
+_decode_header: Final = msgspec.json.Decoder(_Header).decode
+
+
+class Journal:
+    """An open journal: what earlier runs did, and appending what this run does.
+
+    ``done`` holds the positions earlier runs finished, ``sent`` those a LINE
+    request carried (finished or not). Open with ``Journal.open``; ``readonly``
+    journals (for ``--dry-run``) are read but never created or written.
+    """
+
+    def __init__(self, path: str, fd: int | None, *, sync_each: bool) -> None:
+        self.path = path
+        self._fd = fd
+        self._sync_each = sync_each
+        self._last_sync = time.monotonic()
+        self._dirty = False
+        self.done = IndexRanges()
+        self.sent = IndexRanges()
+        self.records = 0
+        # Where each done record starts (first position, byte offset), for replay.
+        self._firsts = array("q")
+        self._offsets = array("q")
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open(
+        cls, path: str, identity: JobIdentity, *, readonly: bool = False, sync_each: bool = False
+    ) -> Journal:
+        """Open (creating it unless ``readonly``) and load the journal at ``path``.
+
+        Raises ``JournalError`` when it belongs to another job, is damaged, or is in
+        use by another process.
+        """
+        if readonly:
+            journal = cls(path, None, sync_each=False)
+            if os.path.exists(path):
+                journal._load(identity, truncate=False)
+            return journal
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as exc:
+            raise JournalError(f"cannot open the journal {path!r}: {exc.strerror}") from None
+        journal = cls(path, fd, sync_each=sync_each)
+        try:
+            _lock(fd, path)
+            if os.fstat(fd).st_size == 0 or not journal._load(identity, truncate=True):
+                journal._write_header(identity)
+        except BaseException:
+            os.close(fd)
+            raise
+        return journal
+
+    def _write_header(self, identity: JobIdentity) -> None:
+        assert self._fd is not None
+        os.ftruncate(self._fd, 0)
+        header = _Header(
+            journal=FORMAT,
+            version=VERSION,
+            fingerprint=identity.fingerprint,
+            command=identity.command,
+            input=identity.input_name,
+            input_digest=identity.input_digest,
+            items=identity.items,
+            shard=identity.shard,
+        )
+        self._append(_encode(header) + b"\n", sync=True)
+        _sync_directory(self.path)
+
+    def _load(self, identity: JobIdentity, *, truncate: bool) -> bool:
+        """Read the journal; False when it holds no complete header (a fresh start)."""
+        with open(self.path, "rb") as f:
+            first = f.readline()
+            if not first.endswith(b"\n"):
+                return False  # the run that made it died while writing the header
+            self._check_header(first, identity)
+            offset = len(first)
+            lineno = 1
+            for line in f:
+                lineno += 1
+                if not line.endswith(b"\n"):
+                    # A torn last record: cut it off, so appends start on a new line.
+                    if truncate and self._fd is not None:
+                        os.ftruncate(self._fd, offset)
+                    break
+                self._load_record(line, lineno, offset, identity.items)
+                offset += len(line)
+        return True
+
+    def _check_header(self, line: bytes, identity: JobIdentity) -> None:
+        try:
+            header = _decode_header(line)
+        except msgspec.DecodeError:
+            raise JournalError(
+                f"{self.path!r} is not an aiomsg journal; give --journal a new path"
+            ) from None
+        if header.journal != FORMAT:
+            raise JournalError(f"{self.path!r} is not an aiomsg journal; give --journal a new path")
+        if header.version != VERSION:
+            raise JournalError(
+                f"the journal {self.path!r} has format version {header.version}; this "
+                f"aiomsg reads version {VERSION}"
+            )
+        if header.fingerprint != identity.fingerprint:
+            made = JobIdentity(
+                command=header.command,
+                params=(),
+                input_name=header.input,
+                input_digest=header.input_digest,
+                items=header.items,
+                shard=header.shard,
+            )
+            raise JournalError(
+                f"the journal {self.path!r} belongs to another job: it records "
+                f"{made.describe()}, and this run is {identity.describe()}. Nothing was "
+                "sent. Re-run with the original input and arguments to resume that job, "
+                "or give --journal a new path"
+            )
+
+    def _load_record(self, line: bytes, lineno: int, offset: int, items: int) -> None:
+        try:
+            record = _decode_record(line)
+        except msgspec.DecodeError as exc:
+            raise self._damaged(lineno, str(exc)) from None
+        if record.sent is not None:
+            for start, stop in record.sent:
+                self._check_range(start, stop, items, lineno)
+                self.sent.add(start, stop)
+        if record.done is not None:
+            if not record.done or record.r is None:
+                raise self._damaged(lineno, "a done record without items or outcomes")
+            size = 0
+            for start, stop in record.done:
+                self._check_range(start, stop, items, lineno)
+                if self.done.overlaps(start, stop):
+                    raise self._damaged(lineno, f"positions {start}-{stop - 1} finished twice")
+                size += stop - start
+            if sum(run[0] for run in record.r) != size:
+                raise self._damaged(lineno, "outcome counts do not add up to the positions")
+            for count, outcome, _, _ in record.r:
+                if count < 1 or outcome not in _OUTCOMES:
+                    raise self._damaged(lineno, f"bad outcome run ({count}, {outcome!r})")
+            for start, stop in record.done:
+                self.done.add(start, stop)
+            self._firsts.append(record.done[0][0])
+            self._offsets.append(offset)
+        self.records += 1
+
+    def _check_range(self, start: int, stop: int, items: int, lineno: int) -> None:
+        if not 0 <= start < stop <= items:
+            raise self._damaged(lineno, f"positions [{start}, {stop}) outside the input")
+
+    def _damaged(self, lineno: int, why: str) -> JournalError:
+        return JournalError(
+            f"the journal {self.path!r} is damaged at line {lineno} ({why}); it cannot be "
+            "trusted to resume. Give --journal a new path (the job then starts over)"
+        )
+
+    # ------------------------------------------------------------------ reading
+
+    def in_flight(self) -> IndexRanges:
+        """Positions a LINE request carried in an earlier run whose answer never came."""
+        return self.sent.minus(self.done)
+
+    def replay(self) -> Iterator[Row]:
+        """The outcomes earlier runs recorded, one per position, in ascending position.
+
+        Records are read back one at a time (merged by position, since requests
+        finish out of order), so memory does not grow with the journal.
+        """
+        if not self._firsts:
+            return
+        firsts = self._firsts
+        order = sorted(range(len(firsts)), key=firsts.__getitem__)
+        heap: list[tuple[int, int, Row, Iterator[Row]]] = []
+        k = 0
+        with open(self.path, "rb") as f:
+            while True:
+                if k < len(order) and (not heap or firsts[order[k]] <= heap[0][0]):
+                    f.seek(self._offsets[order[k]])
+                    rows = _rows(_decode_record(f.readline()))
+                    row = next(rows)
+                    heapq.heappush(heap, (row[0], k, row, rows))
+                    k += 1
+                    continue
+                if not heap:
+                    return
+                _, seq, row, rows = heapq.heappop(heap)
+                yield row
+                following = next(rows, None)
+                if following is not None:
+                    heapq.heappush(heap, (following[0], seq, following, rows))
+
+    # ------------------------------------------------------------------ writing
+
+    def record_sent(self, ranges: Sequence[tuple[int, int]]) -> None:
+        """Note, durably, the positions a request is about to carry (before it leaves)."""
+        self._append(_encode(_Record(sent=list(ranges))) + b"\n", sync=True)
+
+    def record_done(self, ranges: Sequence[tuple[int, int]], runs: Sequence[Run]) -> None:
+        """Note the positions a request finished and their outcomes (runs in order)."""
+        data = _encode(_Record(done=list(ranges), r=list(runs))) + b"\n"
+        self._append(data, sync=self._sync_each)
+
+    def _append(self, data: bytes, *, sync: bool) -> None:
+        fd = self._fd
+        if fd is None:
+            return
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        self.records += 1
+        now = time.monotonic()
+        if sync or now - self._last_sync >= SYNC_INTERVAL:
+            os.fsync(fd)
+            self._last_sync = now
+            self._dirty = False
+        else:
+            self._dirty = True
+
+    def close(self) -> None:
+        """fsync what is pending and release the journal (idempotent)."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            if self._dirty:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _rows(record: _Record) -> Iterator[Row]:
+    assert record.done is not None
+    assert record.r is not None
+    positions = (i for start, stop in record.done for i in range(start, stop))
+    for count, outcome, code, error in record.r:
+        for _ in range(count):
+            yield next(positions), outcome, code, error
+
+
+def _lock(fd: int, path: str) -> None:
+    """Hold an exclusive lock for the run: two processes must not share a journal."""
+    if sys.platform == "win32":  # pragma: no cover - no flock there
+        return
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise JournalError(
+            f"the journal {path!r} is in use by another aiomsg process; wait for it to "
+            "finish, or give --journal another path"
+        ) from None
+
+
+def _sync_directory(path: str) -> None:
+    """fsync the directory, so that a new journal file survives a machine crash."""
+    if sys.platform == "win32":  # pragma: no cover
+        return
+    try:
+        fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    except OSError:  # pragma: no cover - unusual file systems
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
