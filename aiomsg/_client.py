@@ -16,7 +16,7 @@ import aiohttp
 from yarl import URL
 
 from ._core import CallStats, Requester, RequestEvent
-from ._errors import ConfigurationError
+from ._errors import ClientClosedError, ConfigurationError
 from ._limits import LimiterRegistry
 from ._retry import DEFAULT_RETRY_POLICY, RetryBudget, RetryPolicy
 from ._transport import (
@@ -121,7 +121,7 @@ class BaseClient:
 
     async def __aenter__(self: _C) -> _C:
         if self.closed:
-            raise RuntimeError("this client is closed; create a new one")
+            raise ClientClosedError()
         return self
 
     async def __aexit__(

@@ -3,6 +3,7 @@
 Every exception the library raises on purpose derives from ``AiomsgError``::
 
     AiomsgError
+    ├── ClientClosedError             the client was closed (also RuntimeError)
     ├── ConfigurationError            missing or unusable client settings (also ValueError)
     ├── ValidationError               bad input, raised before any I/O (also ValueError)
     └── APIError                      something went wrong talking to a provider
@@ -46,6 +47,7 @@ __all__ = [
     "AiomsgError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "GoneError",
@@ -90,6 +92,13 @@ def _rebuild(cls: type[AiomsgError], args: tuple[Any, ...], state: dict[str, Any
     exc = cls.__new__(cls, *args)
     exc.__dict__.update(state)
     return exc
+
+
+class ClientClosedError(AiomsgError, RuntimeError):
+    """The client was closed (``aclose()`` or the end of its ``async with``)."""
+
+    def __init__(self, message: str = "this client is closed; create a new one") -> None:
+        super().__init__(message)
 
 
 class ConfigurationError(AiomsgError, ValueError):

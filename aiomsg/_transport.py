@@ -23,6 +23,7 @@ from ._errors import (
     APIConnectionError,
     APIResponseError,
     APITimeoutError,
+    ClientClosedError,
     ConfigurationError,
     TLSHandshakeError,
 )
@@ -189,12 +190,14 @@ class Transport:
     async def open(self, https: bool = True) -> aiohttp.ClientSession:
         """The session, created on first use inside the running event loop."""
         if self._closed:
-            raise RuntimeError("this client is closed; create a new one")
+            raise ClientClosedError()
         if self._session is not None and (self._ssl_context is not None or not https):
             return self._session
         async with self._open_lock:
             if self._ssl_context is None and https:
                 self._ssl_context = await anyio.to_thread.run_sync(make_ssl_context, self._min_tls)
+            if self._closed:  # closed while the context was being built
+                raise ClientClosedError()
             if self._session is None:
                 ssl_arg: ssl.SSLContext | bool = self._ssl_context or True
                 connector = aiohttp.TCPConnector(
@@ -219,7 +222,9 @@ class Transport:
         if self._closed:
             return
         self._closed = True
-        session, self._session = self._session, None
+        # Under the lock: a session being created right now is then closed too.
+        async with self._open_lock:
+            session, self._session = self._session, None
         if session is not None and self._owns_session:
             await session.close()
 
@@ -247,6 +252,10 @@ class Transport:
                     data=body,
                     headers=headers,
                     allow_redirects=False,
+                    # A caller's session may say otherwise: status codes are ours to
+                    # map, and bodies must arrive decoded.
+                    raise_for_status=False,
+                    auto_decompress=True,
                     timeout=self._client_timeout,
                     ssl=self._ssl_context if https and self._ssl_context else True,
                     middlewares=self._middlewares,

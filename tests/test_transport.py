@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 import anyio
+import anyio.lowlevel
 import pytest
 import trustme
 from aiohttp.client_reqrep import ConnectionKey
@@ -287,3 +288,37 @@ def test_a_reset_while_opening_a_tls_connection_is_a_tls_failure() -> None:
     plain = map_client_error(reset, "DELETE", "u", tls=False)
     assert not isinstance(plain, aiomsg.TLSHandshakeError)
     assert plain.request_sent is False
+
+
+# ---------------------------------------------------------------- a caller's session
+
+
+async def test_a_callers_session_settings_do_not_change_how_answers_are_read() -> None:
+    not_found = Reply(404, b'{"code": 1300, "message": "Message not found."}')
+    zipped = Reply(200, gzip.compress(b'{"cancelledCount": 1}'), {"Content-Encoding": "gzip"})
+    async with FaultServer(default=not_found) as server:
+        async with aiohttp.ClientSession(raise_for_status=True, auto_decompress=False) as session:
+            async with eight(server.url, session=session) as client:
+                with pytest.raises(aiomsg.NotFoundError) as info:
+                    await client.sms.cancel_message(SUB, UMID)
+                assert info.value.code == 1300
+                assert server.count == 1  # a 404 is final, not a retried connection error
+                server.script(zipped)
+                result = await client.sms.cancel_message(SUB, UMID)
+                assert result.cancelled_count == 1
+
+
+async def test_closing_while_the_session_is_being_opened_leaves_no_session() -> None:
+    client = aiomsg.EightByEight(api_key="k", sms_url="https://127.0.0.1:9", retry=FAST)
+    async with anyio.create_task_group() as tg:
+
+        async def call() -> None:
+            with pytest.raises(aiomsg.ClientClosedError):
+                await client.sms.cancel_message(SUB, UMID)
+
+        tg.start_soon(call)
+        await anyio.lowlevel.checkpoint()  # the call is now building the TLS context in a thread
+        await client.aclose()
+    assert client._transport._session is None
+    with pytest.raises(aiomsg.ClientClosedError):
+        await client.sms.cancel_message(SUB, UMID)
