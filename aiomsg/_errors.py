@@ -69,13 +69,21 @@ EXCERPT_LIMIT: Final = 200
 
 # Runs of 7+ digits (optionally after "+") look like phone numbers: keep the last 4.
 _MSISDN_RE: Final = re.compile(r"\+?\d{3,}(\d{4})\b")
+# Written with separators after a "+": "+65 9123 4567", "+65-9123-4567", "+1 (555) 010-9999".
+_SPACED_MSISDN_RE: Final = re.compile(r"\+\d[\d\s.()\-]{5,}\d")
 _BEARER_RE: Final = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]+")
 
 
 def redact_text(text: str) -> str:
     """Mask phone-number-like digit runs and credentials in free text."""
     text = _BEARER_RE.sub(lambda m: f"{m.group(1)} ***", text)
+    text = _SPACED_MSISDN_RE.sub(_mask_spaced, text)
     return _MSISDN_RE.sub(lambda m: "***" + m.group(1), text)
+
+
+def _mask_spaced(match: re.Match[str]) -> str:
+    digits = "".join(ch for ch in match.group(0) if ch.isdigit())
+    return "***" + digits[-4:] if len(digits) >= 7 else match.group(0)
 
 
 class AiomsgError(Exception):
@@ -344,16 +352,26 @@ def status_error_class(status: int, code: int | None) -> type[APIStatusError]:
     return APIStatusError
 
 
-class _ErrorBody(msgspec.Struct, rename="camel"):
-    """8x8's error shape; every field optional so odd bodies still decode."""
-
-    code: int | str | None = None
-    message: str | None = None
-    error_id: str | None = None
-    timestamp: str | None = None
+# Error bodies are read field by field: one field of an unexpected type (a numeric
+# timestamp, say) must not cost the others, above all ``code`` (1014 makes a 400 a
+# TLSVersionError).
+_JSON_ANY: Final = msgspec.json.Decoder()
 
 
-_ERROR_BODY_DECODER: Final = msgspec.json.Decoder(_ErrorBody)
+def _field_text(value: object) -> str | None:
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _field_code(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
 
 
 def _excerpt(body: bytes) -> str:
@@ -383,23 +401,21 @@ def error_from_response(
     for secret in secrets:
         if secret:
             body = body.replace(secret.encode(), b"***")
-    parsed: _ErrorBody | None = None
+    parsed: object = None
     if body:
         try:
-            parsed = _ERROR_BODY_DECODER.decode(body)
+            parsed = _JSON_ANY.decode(body)
         except (msgspec.DecodeError, UnicodeDecodeError):
             parsed = None
     code: int | None = None
     message = error_id = timestamp = None
     excerpt = ""
-    if parsed is not None:
-        raw_code = parsed.code
-        if isinstance(raw_code, int):
-            code = raw_code
-        elif isinstance(raw_code, str) and raw_code.strip().isdigit():
-            code = int(raw_code)
-        message = redact_text(parsed.message) if parsed.message else None
-        error_id, timestamp = parsed.error_id, parsed.timestamp
+    if isinstance(parsed, dict):
+        code = _field_code(parsed.get("code"))
+        text = _field_text(parsed.get("message"))
+        message = redact_text(text) if text else None
+        error_id = _field_text(parsed.get("errorId"))
+        timestamp = _field_text(parsed.get("timestamp"))
     if message is None and body:
         excerpt = _excerpt(body)
     if 300 <= status < 400:

@@ -268,3 +268,15 @@ def test_errors_survive_pickling(exc: aiomsg.AiomsgError) -> None:
     assert type(copy) is type(exc)
     assert str(copy) == str(exc)
     assert vars(copy) == vars(exc)
+
+
+def test_one_odd_field_does_not_cost_the_others() -> None:
+    from aiomsg._errors import error_from_response
+
+    body = b'{"code":1014,"message":"TLS 1.3+ is required","errorId":12345,"timestamp":1592462577}'
+    error = error_from_response(400, body, method="DELETE", url="https://x/y")
+    assert isinstance(error, aiomsg.TLSVersionError)
+    assert error.code == 1014
+    assert error.message.startswith("TLS 1.3+ is required")
+    assert error.error_id == "12345"
+    assert error.timestamp == "1592462577"

@@ -215,3 +215,24 @@ async def test_credentials_echoed_in_an_error_body_are_masked(mock_http: Any) ->
     assert key not in repr(info.value)
     assert key not in info.value.message
     assert "***" in info.value.message
+
+
+@pytest.mark.parametrize("number", ["+65 9123 4567", "+65-9123-4567", "+1 (555) 010-9999"])
+def test_numbers_written_with_separators_are_masked(number: str) -> None:
+    from aiomsg._validation import check_uuid
+    from aiomsg.eightxeight.models import as_line_notification
+
+    with pytest.raises(aiomsg.ValidationError) as info:
+        check_uuid(number, "umids[0]")
+    assert number not in str(info.value)
+    with pytest.raises(aiomsg.ValidationError) as info:
+        as_line_notification(
+            {"user": {"msisdn": "+6591234567"}, "content": {"icon": number}}, "messages[0]"
+        )
+    assert number not in str(info.value)
+    assert number[-4:] in redact_text(number)
+
+
+def test_dates_and_ids_in_messages_are_not_mistaken_for_numbers() -> None:
+    text = "at 2017-04-19T02:31:19 errorId 91b106f0-c0da-4aba-a43a-7af9c5893a80"
+    assert redact_text(text) == text

@@ -18,7 +18,7 @@ from typing import Final, Literal, get_args
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from .._errors import ValidationError
+from .._errors import ValidationError, redact_text
 from .._validation import (
     check_count,
     check_country,
@@ -363,6 +363,7 @@ def as_line_notification(obj: object, field: str = "message") -> LineNotificatio
                 return _raise(inner.with_prefix(field))
             match = _ERROR_PATH_RE.match(str(exc))
             problem, path = (match["problem"], match["path"] or "") if match else (str(exc), "")
+            problem = redact_text(problem)  # msgspec quotes the bad value
             rule = _SCHEMA_RULES.get(path, "the LINE Notification message schema")
             raise ValidationError(f"{field}{path}", problem, rule) from None
     if isinstance(obj, LineNotification):
