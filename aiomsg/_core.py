@@ -26,7 +26,14 @@ from ._errors import (
     error_from_response,
 )
 from ._limits import LimiterRegistry, LimiterTimeout, RateLimit, Sleep
-from ._retry import MIN_ATTEMPT_TIME, CallKind, RetryBudget, RetryPolicy, retry_delay
+from ._retry import (
+    MIN_ATTEMPT_TIME,
+    CallKind,
+    RetryBudget,
+    RetryPolicy,
+    may_have_been_taken,
+    retry_delay,
+)
 from ._retry import parse_retry_after as _parse_retry_after
 from ._transport import Host, RawResponse, Transport
 from ._validation import quote_segment
@@ -140,12 +147,16 @@ class Requester:
         scope: Hashable,
         limit: RateLimit,
         policy: RetryPolicy | None = None,
+        on_wire: Callable[[bool], None] | None = None,
     ) -> RawResponse:
         """Send until success or a final failure; returns the 2xx answer.
 
         Each attempt first waits for the scope's shared limiter (not counted as
         request time), then goes to the transport. Between attempts the call sleeps as
-        ``retry_delay`` decides; with a deadline, no wait reaches it.
+        ``retry_delay`` decides; with a deadline, no wait reaches it. ``on_wire`` is
+        told True just before each attempt is handed to the transport, and False
+        after an attempt that provably did not reach the provider (so a caller
+        interrupted while this call waits knows whether anything may have arrived).
         """
         policy = policy or self.policy
         method = route.method
@@ -181,6 +192,8 @@ class Requester:
             queued = t0 - queued_from
             stats.queued += queued
             stats.requests += 1
+            if on_wire is not None:
+                on_wire(True)
             try:
                 if deadline is None:
                     resp = await send(method, url, headers, body, shown)
@@ -211,6 +224,8 @@ class Requester:
             finally:
                 limiter.release()
             elapsed = clock() - t0
+            if on_wire is not None and not may_have_been_taken(error):
+                on_wire(False)
             wait = self._next_wait(error, route.kind, policy, attempt, deadline)
             self._report(method, shown, attempt, status, error, elapsed, queued, wait)
             if wait is None:
@@ -230,9 +245,12 @@ class Requester:
         scope: Hashable,
         limit: RateLimit,
         policy: RetryPolicy | None = None,
+        on_wire: Callable[[bool], None] | None = None,
     ) -> T:
         """``call``, then decode the success body as ``tp``."""
-        resp = await self.call(route, path, body, scope=scope, limit=limit, policy=policy)
+        resp = await self.call(
+            route, path, body, scope=scope, limit=limit, policy=policy, on_wire=on_wire
+        )
         return decode(tp, resp.body, method=route.method, url=self.host.shown(path),
                       status=resp.status)  # fmt: skip
 

@@ -45,6 +45,7 @@ __all__ = [
     "RetryPolicy",
     "backoff_delay",
     "is_retryable",
+    "may_have_been_taken",
     "parse_retry_after",
     "retry_delay",
 ]
@@ -137,6 +138,20 @@ def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -
     if not math.isfinite(seconds) or seconds > _RETRY_AFTER_SANITY_LIMIT:
         return None
     return seconds
+
+
+def may_have_been_taken(exc: APIError) -> bool:
+    """Whether a failed attempt may still have been acted on by the provider.
+
+    A refusal (a 4xx, or a redirect other than 303 See Other, which follows a
+    processed POST) or a request that provably never left is a sure "no"; a reset, a
+    timeout, a 5xx, a 303 or an unreadable success answer leave it open.
+    """
+    if isinstance(exc, APIStatusError):
+        return exc.status_code >= 500 or exc.status_code == 303
+    if isinstance(exc, APIConnectionError):
+        return exc.request_sent
+    return True
 
 
 def is_retryable(exc: APIError, kind: CallKind) -> bool:

@@ -24,6 +24,7 @@ from collections.abc import (
     Callable,
     Iterable,
     Iterator,
+    Mapping,
     Sequence,
 )
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -169,6 +170,7 @@ class Chunk(Generic[T]):
     """
 
     __slots__ = (
+        "announced",
         "batches",
         "before_send",
         "codes",
@@ -183,6 +185,7 @@ class Chunk(Generic[T]):
         "requests",
         "start",
         "tally",
+        "wire",
     )
 
     def __init__(self, start: int, items: list[T]) -> None:
@@ -202,6 +205,9 @@ class Chunk(Generic[T]):
         self.before_send: Callable[[Sequence[int]], None] | None = None
         # Outcome counts, when the processor already knows them (saves a pass).
         self.tally: dict[Outcome, int] | None = None
+        # Whether the request in flight may have reached the provider yet.
+        self.wire = False
+        self.announced = False
 
     def __len__(self) -> int:
         return len(self.items)
@@ -212,18 +218,34 @@ class Chunk(Generic[T]):
         self.errors[i] = error
         self.codes[i] = code
 
-    def mark_in_flight(self, positions: Sequence[int]) -> None:
-        """Note the chunk positions the request about to be sent carries."""
+    def mark_in_flight(self, positions: Sequence[int], *, tracked: bool = False) -> None:
+        """Note the chunk positions the request about to be made carries.
+
+        With ``tracked``, the request reports through ``on_wire`` when it is really
+        handed to the transport; until then an interruption leaves its items
+        ``not_attempted``. Untracked requests count as on the wire at once.
+        """
         self.in_flight = positions
         self.requests += 1
-        if self.before_send is not None:
-            start = self.start
-            self.before_send([start + i for i in positions])
+        self.announced = False
+        self.wire = False
+        if not tracked:
+            self.on_wire(True)
+
+    def on_wire(self, live: bool) -> None:
+        """The request is being sent (True), or provably did not arrive (False)."""
+        self.wire = live
+        if live and not self.announced:
+            self.announced = True
+            if self.before_send is not None:
+                start = self.start
+                self.before_send([start + i for i in self.in_flight])
 
     def fail_unfinished(self, error: BaseException) -> None:
         """An unexpected error: what was in flight is unknown (it may have reached the
         provider), what was never sent fails with it."""
-        for i in self.in_flight:
+        self.tally = None
+        for i in self.in_flight if self.wire else ():
             if self.outcomes[i] is Outcome.NOT_ATTEMPTED:
                 self.outcomes[i] = Outcome.UNKNOWN
                 self.errors[i] = error
@@ -233,10 +255,11 @@ class Chunk(Generic[T]):
                 self.fail(i, error)
 
     def interrupt(self) -> None:
-        """The job stopped mid-request: what was in flight is now unknown."""
+        """The job stopped mid-request: what was on the wire is now unknown; what
+        was still waiting to be sent stays ``not_attempted``."""
         self.tally = None
         error = InterruptedError_(_INTERRUPTED)
-        for i in self.in_flight:
+        for i in self.in_flight if self.wire else ():
             if self.outcomes[i] is Outcome.NOT_ATTEMPTED:
                 self.outcomes[i] = Outcome.UNKNOWN
                 self.errors[i] = error
@@ -456,6 +479,22 @@ class _Source(Generic[T]):
         return batch
 
 
+def check_concurrency(concurrency: object) -> int:
+    if type(concurrency) is not int or concurrency < 1:
+        raise ValidationError("concurrency", f"is {concurrency!r}", "a whole number, at least 1")
+    return concurrency
+
+
+def check_items(items: object, field: str) -> None:
+    """A bulk input: any iterable or async iterable of items, but not one item."""
+    if isinstance(items, str | bytes | bytearray | Mapping):
+        raise ValidationError(
+            field, f"is a single {type(items).__name__}", "an iterable of items (a list, say)"
+        )
+    if not isinstance(items, Iterable | AsyncIterable):
+        raise ValidationError(field, f"is a {type(items).__name__}", "an iterable of items")
+
+
 def total_of(items: object) -> int | None:
     try:
         return len(items)  # type: ignore[arg-type]
@@ -480,8 +519,7 @@ class _Job(Generic[T]):
         on_progress: Callable[[Progress], None] | None,
         before_send: Callable[[Sequence[int]], None] | None = None,
     ) -> None:
-        if concurrency < 1:
-            raise ValidationError("concurrency", f"is {concurrency}", "at least 1")
+        check_concurrency(concurrency)
         if deadline is not None and not (deadline > 0 and math.isfinite(deadline)):
             raise ValidationError("deadline", f"is {deadline}", "a positive number of seconds")
         if abort is not None and not callable(getattr(abort, "wait", None)):
@@ -633,13 +671,16 @@ async def run_bulk(
     process: Process[T],
     *,
     chunk_size: int,
+    field: str = "items",
     **options: Unpack[BulkOptions],
 ) -> AsyncIterator[OutcomeStream]:
     """Run a bulk job while the ``async with`` body reads its outcomes.
 
-    Leaving the block early cancels the job: no task outlives the block.
+    Leaving the block early cancels the job: no task outlives the block. ``field``
+    names the input in errors.
     """
-    concurrency = options.get("concurrency", DEFAULT_CONCURRENCY)
+    check_items(items, field)
+    concurrency = check_concurrency(options.get("concurrency", DEFAULT_CONCURRENCY))
     job: _Job[T] = _Job(
         items, process, chunk_size=chunk_size, concurrency=concurrency,
         stop_on_failure=options.get("stop_on_failure", False), abort=options.get("abort"),

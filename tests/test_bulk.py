@@ -492,3 +492,74 @@ async def test_an_unexpected_error_in_a_chunk_loses_no_item() -> None:
     assert [o.outcome for o in report][3:6] == [Outcome.STOPPED, Outcome.UNKNOWN, Outcome.FAILED]
     assert isinstance(report[5].error, RuntimeError)
     assert report.counts[Outcome.STOPPED] == 7
+
+
+async def test_interrupted_while_waiting_after_a_429_is_not_attempted_not_unknown() -> None:
+    abort = anyio.Event()
+
+    def plan(api: str, n: int, body: Any) -> Action:
+        return Action(kind="status", status=429, headers={"Retry-After": "1"})
+
+    def on_request(event: aiomsg.RequestEvent) -> None:
+        if event.will_retry:
+            abort.set()  # stop the job while the call sleeps before its retry
+
+    async with bulk_server(plan) as server, eightbyeight(server, on_request=on_request) as client:
+        report = await client.chatapps.send_line_notifications(
+            SUB, line_messages(30), chunk_size=10, concurrency=1, abort=abort
+        )
+    assert server.count("/lon/batch") == 1
+    assert_accounted(report, 30)
+    assert report.counts[Outcome.NOT_ATTEMPTED] == 30  # a 429 provably took nothing
+    assert not report.complete
+
+
+async def test_interrupted_after_a_possibly_delivered_attempt_is_unknown() -> None:
+    abort = anyio.Event()
+
+    def plan(api: str, n: int, body: Any) -> Action:
+        abort.set()
+        return Action(delay=1.0)  # the answer never comes in time
+
+    async with bulk_server(plan) as server, revicom(server) as client:
+        report = await client.stop(uuids(30), chunk_size=10, concurrency=1, abort=abort)
+    assert server.count("/stop") == 1
+    assert [o.outcome for o in report] == [Outcome.UNKNOWN] * 10 + [Outcome.NOT_ATTEMPTED] * 20
+
+
+async def test_single_batch_call_sends_a_repeated_message_once() -> None:
+    one = line_messages(1)[0]
+    no_id = {"user": {"msisdn": "+6512345678"}, "content": {"title": "x"}}
+    async with bulk_server() as server, eightbyeight(server) as client:
+        await client.chatapps.send_line_notification_batch(SUB, [one, dict(one), no_id, no_id])
+        assert len(server.seen[0].body["messages"]) == 2
+        clash = {**one, "content": {"title": "different"}}
+        with pytest.raises(aiomsg.ValidationError, match="clientMessageId"):
+            await client.chatapps.send_line_notification_batch(SUB, [one, clash])
+    assert len(server.seen) == 1
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda c, r: c.chatapps.send_line_notifications(SUB, line_messages(1),
+                                                         client_batch_id=123), "client_batch_id"),
+        (lambda c, r: c.chatapps.send_line_notifications(
+            SUB, line_messages(1), include_messages_in_response="no"),
+         "include_messages_in_response"),
+        (lambda c, r: c.chatapps.send_line_notification_batch(
+            SUB, line_messages(1), include_messages_in_response=0),
+         "includeMessagesInResponse"),
+        (lambda c, r: c.sms.cancel_messages(SUB, uuids(3), concurrency=0), "concurrency"),
+        (lambda c, r: c.chatapps.cancel_messages(SUB, uuids(1)[0]), "umids"),
+        (lambda c, r: c.chatapps.send_line_notifications(SUB, line_messages(1)[0]), "messages"),
+        (lambda c, r: r.stop(uuids(1)[0]), "uuids"),
+        (lambda c, r: r.stop(uuids(3), concurrency=1.5), "concurrency"),
+    ],
+)  # fmt: skip
+async def test_bulk_calls_reject_bad_arguments_before_any_io(call: Any, field: str) -> None:
+    async with bulk_server() as server, eightbyeight(server) as client, revicom(server) as rev:
+        with pytest.raises(aiomsg.ValidationError) as info:
+            await call(client, rev)
+    assert info.value.field == field
+    assert server.seen == []

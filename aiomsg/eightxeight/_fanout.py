@@ -14,6 +14,8 @@ from ..bulk import (
     ItemsInput,
     Outcome,
     OutcomeStream,
+    check_concurrency,
+    check_items,
     run_bulk,
     total_of,
 )
@@ -72,5 +74,7 @@ def stream_cancels(
                     Outcome.CANCELLED if result.cancelled_count >= 1 else Outcome.NOT_CANCELLED
                 )
 
-    concurrency = options.get("concurrency", DEFAULT_CONCURRENCY)
-    return run_bulk(umids, process, chunk_size=take_size(umids, concurrency), **options)
+    check_items(umids, "umids")
+    concurrency = check_concurrency(options.get("concurrency", DEFAULT_CONCURRENCY))
+    size = take_size(umids, concurrency)
+    return run_bulk(umids, process, chunk_size=size, field="umids", **options)

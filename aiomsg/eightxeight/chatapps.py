@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from .._codec import decode, encode
+from .._codec import encode
 from .._core import Requester, Route
 from .._errors import (
     AiomsgError,
     APIError,
-    APIResponseError,
-    APIStatusError,
     OutcomeUnknownError,
     ValidationError,
 )
 from .._limits import DEFAULT_8X8_RATE_LIMIT, DEFAULT_FLOWS_RATE_LIMIT, RateLimit
-from .._retry import CallKind
+from .._retry import CallKind, may_have_been_taken
 from .._validation import (
     check_account_id,
     check_count,
@@ -29,6 +27,7 @@ from .._validation import (
     check_sub_account_id,
     check_text,
     check_uuid,
+    require_str,
 )
 from ..bulk import (
     BatchRange,
@@ -38,6 +37,7 @@ from ..bulk import (
     ItemsInput,
     Outcome,
     OutcomeStream,
+    check_items,
     collect,
     run_bulk,
 )
@@ -76,22 +76,7 @@ DELETE_FLOW: Final = Route(
 )
 
 LineMessageInput = LineNotification | Mapping[str, object]
-
-
-def may_have_been_taken(exc: APIError) -> bool:
-    """Whether a failed send may still have been accepted by 8x8.
-
-    A refusal (a 4xx, or a redirect other than 303) or a request that provably never
-    left is a sure "no"; a reset, a timeout, a 5xx, a 303 or an unreadable success
-    body leave it open.
-    """
-    if isinstance(exc, APIStatusError):
-        # A 5xx leaves it open, and so does 303 See Other (sent after a POST was
-        # processed). Other redirects (never followed) and 4xx are refusals.
-        return exc.status_code >= 500 or exc.status_code == 303
-    if isinstance(exc, APIResponseError):
-        return True
-    return bool(getattr(exc, "request_sent", False))
+T = TypeVar("T")
 
 
 def with_client_message_ids(messages: Sequence[LineNotification]) -> list[LineNotification]:
@@ -132,44 +117,65 @@ class ChatApps:
         """Send 1 to 1,000 LINE Notification messages in one request.
 
         ``POST /api/v1/subaccounts/{subAccountId}/lon/batch``. Messages without a
-        ``clientMessageId`` get a generated one. Retried only when 8x8 provably did
-        not take the request; otherwise a failure raises ``OutcomeUnknownError``
+        ``clientMessageId`` get a generated one. A message given twice is sent once
+        (8x8 does not de-duplicate); two different messages with the same
+        ``clientMessageId`` are a ``ValidationError``. Retried only when 8x8 provably
+        did not take the request; otherwise a failure raises ``OutcomeUnknownError``
         carrying every ``clientMessageId``.
         """
         check_sub_account_id(sub_account_id)
-        items = list(messages)
-        check_count("messages", len(items), 1, MAX_LINE_BATCH)
-        typed = [as_line_notification(m, f"messages[{i}]") for i, m in enumerate(items)]
+        check_items(messages, "messages")
+        chunk = Chunk(0, list(messages))
+        check_count("messages", len(chunk), 1, MAX_LINE_BATCH)
+        typed, _, _ = _prepare_fast(chunk) or _prepare(chunk)
+        for error in chunk.errors:
+            if error is not None:  # the first invalid message, as a single call raises
+                raise error
         batch = LineNotificationBatch(
-            messages=with_client_message_ids(typed),
+            messages=typed,
             client_batch_id=client_batch_id,
             include_messages_in_response=include_messages_in_response,
         )
         return await self.send_prepared_batch(sub_account_id, batch)
 
     async def send_prepared_batch(
-        self, sub_account_id: str, batch: LineNotificationBatch
+        self,
+        sub_account_id: str,
+        batch: LineNotificationBatch,
+        *,
+        on_wire: Callable[[bool], None] | None = None,
     ) -> LineNotificationBatchResult:
         """Send an already validated batch whose messages all have a clientMessageId."""
-        body = encode(batch)
-        path = SEND_LINE_BATCH.path(sub_account_id=sub_account_id)
+        ids = [str(m.client_message_id) for m in batch.messages]
+        return await self._send_once(
+            SEND_LINE_BATCH, sub_account_id, encode(batch), LineNotificationBatchResult, ids,
+            f"The LINE batch of {len(ids)} messages", on_wire,
+        )  # fmt: skip
+
+    async def _send_once(
+        self,
+        route: Route,
+        sub_account_id: str,
+        body: bytes,
+        tp: type[T],
+        client_message_ids: list[str],
+        what: str,
+        on_wire: Callable[[bool], None] | None = None,
+    ) -> T:
+        """A LINE send: retried only when provably not taken, else reconcilable."""
+        path = route.path(sub_account_id=sub_account_id)
         try:
-            resp = await self._requester.call(
-                SEND_LINE_BATCH, path, body, scope=("chatapps", sub_account_id),
-                limit=self._rate_limit,
-            )  # fmt: skip
-            return decode(
-                LineNotificationBatchResult, resp.body,
-                method="POST", url=self._requester.host.shown(path), status=resp.status,
+            return await self._requester.call_decoded(
+                route, path, body, tp, scope=("chatapps", sub_account_id),
+                limit=self._rate_limit, on_wire=on_wire,
             )  # fmt: skip
         except APIError as exc:
             if not may_have_been_taken(exc):
                 raise
-            ids = [str(m.client_message_id) for m in batch.messages]
             raise OutcomeUnknownError(
-                f"The LINE batch may or may not have been accepted ({exc.message}); it was "
-                f"not re-sent. Reconcile its {len(ids)} messages by clientMessageId",
-                client_message_ids=ids, method=exc.method, url=exc.url,
+                f"{what} may or may not have been accepted ({exc.message}); it was not "
+                "re-sent. Reconcile by clientMessageId",
+                client_message_ids=client_message_ids, method=exc.method, url=exc.url,
             ) from exc  # fmt: skip
 
     async def send_line_notification(
@@ -181,24 +187,10 @@ class ChatApps:
         """
         check_sub_account_id(sub_account_id)
         (msg,) = with_client_message_ids([as_line_notification(message, "message")])
-        body = encode(msg)
-        path = SEND_LINE.path(sub_account_id=sub_account_id)
-        try:
-            resp = await self._requester.call(
-                SEND_LINE, path, body, scope=("chatapps", sub_account_id), limit=self._rate_limit
-            )
-            return decode(
-                LineMessageResult, resp.body,
-                method="POST", url=self._requester.host.shown(path), status=resp.status,
-            )  # fmt: skip
-        except APIError as exc:
-            if not may_have_been_taken(exc):
-                raise
-            raise OutcomeUnknownError(
-                f"The LINE message may or may not have been accepted ({exc.message}); it was "
-                "not re-sent. Reconcile it by clientMessageId",
-                client_message_ids=[str(msg.client_message_id)], method=exc.method, url=exc.url,
-            ) from exc  # fmt: skip
+        return await self._send_once(
+            SEND_LINE, sub_account_id, encode(msg), LineMessageResult,
+            [str(msg.client_message_id)], "The LINE message",
+        )  # fmt: skip
 
     async def send_line_notifications(
         self,
@@ -242,14 +234,22 @@ class ChatApps:
         check_sub_account_id(sub_account_id)
         check_count("chunk_size", chunk_size, 1, MAX_LINE_BATCH)
         if client_batch_id is not UNSET:
-            check_text("client_batch_id", client_batch_id, MAX_CLIENT_BATCH_ID)
+            check_text(
+                "client_batch_id", require_str("client_batch_id", client_batch_id),
+                MAX_CLIENT_BATCH_ID,
+            )  # fmt: skip
+        if type(include_messages_in_response) is not bool:
+            raise ValidationError(
+                "include_messages_in_response", f"is {include_messages_in_response!r}",
+                "True or False",
+            )  # fmt: skip
 
         async def process(chunk: Chunk[LineMessageInput]) -> None:
             await self._send_chunk(
                 sub_account_id, chunk, client_batch_id, include_messages_in_response
             )
 
-        return run_bulk(messages, process, chunk_size=chunk_size, **options)
+        return run_bulk(messages, process, chunk_size=chunk_size, field="messages", **options)
 
     async def _send_chunk(
         self,
@@ -261,14 +261,16 @@ class ChatApps:
         typed, positions, repeats = _prepare_fast(chunk) or _prepare(chunk)
         if not typed:
             return
-        chunk.mark_in_flight(positions if not repeats else [*positions, *(i for i, _ in repeats)])
+        chunk.mark_in_flight(
+            positions if not repeats else [*positions, *(i for i, _ in repeats)], tracked=True
+        )
         batch = LineNotificationBatch(
             messages=typed,
             client_batch_id=client_batch_id,
             include_messages_in_response=include,
         )
         try:
-            result = await self.send_prepared_batch(sub_account_id, batch)
+            result = await self.send_prepared_batch(sub_account_id, batch, on_wire=chunk.on_wire)
         except OutcomeUnknownError as exc:
             for i in chunk.in_flight:
                 chunk.outcomes[i] = Outcome.UNKNOWN

@@ -235,6 +235,11 @@ class LineNotificationBatch(_Request, frozen=True):
     def __post_init__(self) -> None:
         check_count("messages", len(self.messages), 1, MAX_LINE_BATCH)
         _text("", "clientBatchId", self.client_batch_id, MAX_CLIENT_BATCH_ID)
+        flag = self.include_messages_in_response
+        if flag is not UNSET and type(flag) is not bool:
+            raise ValidationError(
+                "includeMessagesInResponse", f"got {describe(flag)}", "True or False"
+            )
 
 
 # ---------------------------------------------------------------------------- results

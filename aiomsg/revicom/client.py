@@ -134,7 +134,7 @@ class Revicom(BaseClient):
         the job.
         """
         check_count("chunk_size", chunk_size, 1, MAX_STOP_BATCH)
-        return run_bulk(uuids, self._stop_chunk, chunk_size=chunk_size, **options)
+        return run_bulk(uuids, self._stop_chunk, chunk_size=chunk_size, field="uuids", **options)
 
     async def _stop_chunk(self, chunk: Chunk[str]) -> None:
         items = chunk.items
@@ -152,9 +152,9 @@ class Revicom(BaseClient):
         sent = items if len(valid) == n else [items[i] for i in valid]
         # A set is the cheapest duplicate check; only build the ordered copy if needed.
         unique = sent if len(set(sent)) == len(sent) else list(dict.fromkeys(sent))
-        chunk.mark_in_flight(valid)
+        chunk.mark_in_flight(valid, tracked=True)
         try:
-            result = await self.stop_prepared(unique)
+            result = await self.stop_prepared(unique, on_wire=chunk.on_wire)
         except APIError as exc:
             code = getattr(exc, "code", None)
             for i in valid:
@@ -200,9 +200,12 @@ class Revicom(BaseClient):
                     chunk.fail(i, exc)
         return valid
 
-    async def stop_prepared(self, uuids: list[str]) -> StopResult:
+    async def stop_prepared(
+        self, uuids: list[str], *, on_wire: Callable[[bool], None] | None = None
+    ) -> StopResult:
         """Send a stop for uuids already checked and de-duplicated."""
         body = encode(StopRequest(uuids=uuids))
         return await self._api.call_decoded(
-            STOP, STOP.template, body, StopResult, scope="revicom", limit=self._rate_limit
-        )
+            STOP, STOP.template, body, StopResult, scope="revicom", limit=self._rate_limit,
+            on_wire=on_wire,
+        )  # fmt: skip
