@@ -73,6 +73,9 @@ class BulkOptions(TypedDict, total=False):
     time a request's items are done. ``before_send``: called with the input
     positions a request carries just before it is sent (a resume journal uses it
     to know which items may have reached the provider if the process dies).
+    ``finish``: an event; setting it stops the job gently: no new request is sent,
+    requests in flight finish, and the rest become ``not_attempted`` (set ``abort``
+    as well to cut the requests in flight short).
     """
 
     concurrency: int
@@ -81,6 +84,7 @@ class BulkOptions(TypedDict, total=False):
     deadline: float | None
     on_progress: Callable[[Progress], None] | None
     before_send: Callable[[Sequence[int]], None] | None
+    finish: Any
 
 
 class Outcome(str, enum.Enum):
@@ -161,6 +165,10 @@ _INTERRUPTED: Final = "the job stopped before this item's answer arrived"
 _NOT_ATTEMPTED_ERROR: Final = "the job stopped before this item was sent"
 
 
+def _never() -> bool:
+    return False
+
+
 class Chunk(Generic[T]):
     """One request's worth of input, and the outcomes filled in as they are learnt.
 
@@ -184,6 +192,7 @@ class Chunk(Generic[T]):
         "provider_ids",
         "requests",
         "start",
+        "stopping",
         "tally",
         "wire",
     )
@@ -208,6 +217,9 @@ class Chunk(Generic[T]):
         # Whether the request in flight may have reached the provider yet.
         self.wire = False
         self.announced = False
+        # True once the job is finishing: a processor sending several requests
+        # checks it before each one and leaves the rest not_attempted.
+        self.stopping: Callable[[], bool] = _never
 
     def __len__(self) -> int:
         return len(self.items)
@@ -518,12 +530,14 @@ class _Job(Generic[T]):
         deadline: float | None,
         on_progress: Callable[[Progress], None] | None,
         before_send: Callable[[Sequence[int]], None] | None = None,
+        finish: Any = None,
     ) -> None:
         check_concurrency(concurrency)
         if deadline is not None and not (deadline > 0 and math.isfinite(deadline)):
             raise ValidationError("deadline", f"is {deadline}", "a positive number of seconds")
-        if abort is not None and not callable(getattr(abort, "wait", None)):
-            raise ValidationError("abort", "has no wait() method", "an anyio or asyncio Event")
+        for name, event in (("abort", abort), ("finish", finish)):
+            if event is not None and not callable(getattr(event, "wait", None)):
+                raise ValidationError(name, "has no wait() method", "an anyio or asyncio Event")
         self.total = total_of(items)
         self._source = _Source(items, chunk_size)
         self._process = process
@@ -533,6 +547,8 @@ class _Job(Generic[T]):
         self._deadline = deadline
         self._on_progress = on_progress
         self._before_send = before_send
+        self._finish = finish
+        self.halted = False
         self._leftovers: list[ChunkResult] = []
         self._done = 0
         self._requests = 0
@@ -548,6 +564,8 @@ class _Job(Generic[T]):
                     self._workers = workers
                     if self._abort is not None:
                         outer.start_soon(self._watch_abort, workers)
+                    if self._finish is not None:
+                        outer.start_soon(self._watch_finish)
                     async with anyio.create_task_group() as tg:
                         for _ in range(self._concurrency):
                             tg.start_soon(self._worker, send)
@@ -566,18 +584,27 @@ class _Job(Generic[T]):
                     chunk.interrupt()
                     await self._emit(send, chunk.result())
 
+    async def _watch_finish(self) -> None:
+        await self._finish.wait()
+        self.stopped_early = True
+        self.halted = True
+
+    def _is_halted(self) -> bool:
+        return self.halted
+
     async def _watch_abort(self, workers: anyio.CancelScope) -> None:
         await self._abort.wait()
         self.stopped_early = True
         workers.cancel()
 
     async def _worker(self, send: anyio.abc.ObjectSendStream[ChunkResult]) -> None:
-        while True:
+        while not self.halted:
             taken = await self._source.take()
             if taken is None:
                 return
             chunk = Chunk(*taken)
             chunk.before_send = self._before_send
+            chunk.stopping = self._is_halted
             try:
                 await self._process(chunk)
             except Exception as exc:
@@ -589,6 +616,8 @@ class _Job(Generic[T]):
                 self._leftovers.append(chunk.result())
                 raise
             chunk.in_flight = ()
+            if self.halted:
+                chunk.interrupt()  # items it did not get to: not_attempted, with why
             result = chunk.result()
             if self._stop_on_failure and Outcome.FAILED in result.outcomes:
                 self.stopped_early = True
@@ -685,7 +714,7 @@ async def run_bulk(
         items, process, chunk_size=chunk_size, concurrency=concurrency,
         stop_on_failure=options.get("stop_on_failure", False), abort=options.get("abort"),
         deadline=options.get("deadline"), on_progress=options.get("on_progress"),
-        before_send=options.get("before_send"),
+        before_send=options.get("before_send"), finish=options.get("finish"),
     )  # fmt: skip
     # A small buffer: workers wait (holding no new input) when the reader lags, so
     # memory stays bounded by about 2 x concurrency chunks.

@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 STOP_PATH = "/api/v1/message/stop"
+_CODES = {401: 1200, 404: 1300, 500: 2000, 502: 2000, 503: 2000, 504: 2000}
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class BulkServer:
             body, action = entered
             if action.kind == "status":
                 return web.json_response(
-                    {"code": 2000 if action.status >= 500 else 1000, "message": "scripted"},
+                    {"code": _CODES.get(action.status, 1000), "message": "scripted"},
                     status=action.status,
                     headers=action.headers,
                 )

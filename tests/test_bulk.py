@@ -563,3 +563,51 @@ async def test_bulk_calls_reject_bad_arguments_before_any_io(call: Any, field: s
             await call(client, rev)
     assert info.value.field == field
     assert server.seen == []
+
+
+async def test_a_404_without_code_1300_is_a_failure_not_a_missing_message() -> None:
+    def plan(_: str, n: int, umid: Any) -> Action:
+        return Action(kind="status", status=404, headers={})
+
+    async with bulk_server(plan) as server, eightbyeight(server) as client:
+        server.plan = plan
+        report = await client.sms.cancel_messages(SUB, uuids(2))
+    assert [o.outcome for o in report] == [Outcome.NOT_FOUND] * 2  # scripted 404s carry 1300
+
+    async with bulk_server() as server:
+        # A base URL with a wrong path: the server's own 404, with no provider code.
+        async with aiomsg.EightByEight(
+            api_key="k", sms_url=server.url + "/wrong", retry=FAST_RETRY
+        ) as client:
+            report = await client.sms.cancel_messages(SUB, uuids(2))
+    assert [o.outcome for o in report] == [Outcome.FAILED] * 2
+    assert isinstance(report[0].error, aiomsg.NotFoundError)
+    assert report[0].error.code is None
+
+
+async def test_finish_sends_nothing_new_and_lets_requests_in_flight_end() -> None:
+    finish = anyio.Event()
+    seen_at_finish = 0
+
+    def plan(_: str, n: int, umid: Any) -> Action:
+        return Action(delay=0.01)
+
+    async with bulk_server(plan) as server, eightbyeight(server) as client:
+
+        def progress(p: aiomsg.Progress) -> None:
+            nonlocal seen_at_finish
+            if p.done >= 40 and not finish.is_set():
+                seen_at_finish = len(server.seen)
+                finish.set()
+
+        report = await client.sms.cancel_messages(
+            SUB, uuids(400), concurrency=4, finish=finish, on_progress=progress
+        )
+        sent = len(server.seen)
+    assert_accounted(report, 400)
+    assert not report.complete
+    # Only requests already in flight when the job was told to finish went out.
+    assert sent - seen_at_finish <= 4
+    assert report.counts[Outcome.CANCELLED] == sent
+    assert report.counts[Outcome.UNKNOWN] == 0  # nothing was cut short
+    assert report.counts[Outcome.NOT_ATTEMPTED] == 400 - sent

@@ -23,6 +23,9 @@ from .models import CancelResult
 
 CancelOne = Callable[[str, str], Awaitable[CancelResult]]
 
+#: 8x8's code for "message not found" (the 404 of a cancel by umid).
+NOT_FOUND_CODE = 1300
+
 #: Ids each worker takes from the input at a time; they are sent one request each.
 MAX_TAKE = 16
 
@@ -46,6 +49,8 @@ def stream_cancels(
     async def process(chunk: Chunk[str]) -> None:
         done: dict[str, int] = {}
         for i, umid in enumerate(chunk.items):
+            if chunk.stopping():
+                return  # the job is finishing: the rest stay not_attempted
             if not is_uuid(umid):
                 chunk.ids[i] = umid if isinstance(umid, str) else None
                 try:
@@ -65,8 +70,11 @@ def stream_cancels(
             try:
                 result = await cancel_one(sub_account_id, umid)
             except NotFoundError as exc:
-                chunk.outcomes[i] = Outcome.NOT_FOUND
-                chunk.codes[i] = exc.code
+                if exc.code == NOT_FOUND_CODE:
+                    chunk.outcomes[i] = Outcome.NOT_FOUND
+                    chunk.codes[i] = exc.code
+                else:  # a 404 without 8x8's code: a wrong URL, not a missing message
+                    chunk.fail(i, exc, exc.code)
             except APIError as exc:
                 chunk.fail(i, exc, getattr(exc, "code", None))
             else:
