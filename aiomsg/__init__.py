@@ -28,7 +28,16 @@ from ._limits import RateLimit
 from ._retry import RetryBudget, RetryPolicy
 from ._transport import Timeout
 from ._version import __version__
-from .bulk import BatchRange, BulkOptions, BulkReport, ItemOutcome, Outcome, OutcomeStream, Progress
+from .bulk import (
+    BatchRange,
+    BulkInputError,
+    BulkOptions,
+    BulkReport,
+    ItemOutcome,
+    Outcome,
+    OutcomeStream,
+    Progress,
+)
 from .eightxeight import EightByEight
 from .eightxeight.models import (
     CancelResult,
@@ -58,6 +67,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BatchRange",
+    "BulkInputError",
     "BulkOptions",
     "BulkReport",
     "CallStats",

@@ -15,6 +15,7 @@ still knows which of its items were finished.
 from __future__ import annotations
 
 import enum
+import logging
 import math
 from collections import Counter
 from collections.abc import (
@@ -42,6 +43,7 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "SUCCESSFUL",
     "BatchRange",
+    "BulkInputError",
     "BulkOptions",
     "BulkReport",
     "Chunk",
@@ -54,6 +56,7 @@ __all__ = [
 ]
 
 DEFAULT_CONCURRENCY: Final = 8
+logger: Final = logging.getLogger("aiomsg")
 
 T = TypeVar("T")
 ItemsInput = Iterable[T] | AsyncIterable[T]
@@ -154,6 +157,22 @@ class BatchRange(msgspec.Struct, frozen=True, gc=False):
     batch_id: str
     start: int
     stop: int
+
+
+class BulkInputError(AiomsgError):
+    """Reading a bulk call's input raised. Every item read before that was processed
+    and is in ``report`` (``complete`` False); ``__cause__`` is the input's error."""
+
+    def __init__(self, message: str, *, report: BulkReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_input_error, (str(self), self.report))
+
+
+def _rebuild_input_error(message: str, report: BulkReport) -> BulkInputError:
+    return BulkInputError(message, report=report)
 
 
 class InterruptedError_(AiomsgError):
@@ -459,13 +478,14 @@ class _Source(Generic[T]):
         self._lock = anyio.Lock()
         self._partial: list[T] = []
         self.exhausted = False
+        self.error: Exception | None = None
 
     async def take(self) -> tuple[int, list[T]] | None:
         async with self._lock:
             if self.exhausted:
                 return None
             if self._sync is not None:
-                batch = list(islice(self._sync, self._size))
+                batch = self._take_sync()
             else:
                 batch = await self._take_async()
             if len(batch) < self._size:
@@ -476,6 +496,17 @@ class _Source(Generic[T]):
             self._next += len(batch)
             return start, batch
 
+    def _take_sync(self) -> list[T]:
+        assert self._sync is not None
+        batch: list[T] = []
+        try:
+            batch.extend(islice(self._sync, self._size))  # keeps what came before a raise
+        except Exception as exc:
+            # The input itself failed (a bad file, a generator that raised): what was
+            # read is processed and reported; reading stops here.
+            self.error = exc
+        return batch
+
     async def _take_async(self) -> list[T]:
         assert self._async is not None
         # Items read before a cancellation are kept for the next take(): never lost.
@@ -485,6 +516,8 @@ class _Source(Generic[T]):
                 batch.append(await anext(self._async))
         except StopAsyncIteration:
             pass
+        except Exception as exc:
+            self.error = exc
         except BaseException:
             self._partial = batch
             raise
@@ -592,6 +625,10 @@ class _Job(Generic[T]):
     def _is_halted(self) -> bool:
         return self.halted
 
+    @property
+    def input_error(self) -> Exception | None:
+        return self._source.error
+
     async def _watch_abort(self, workers: anyio.CancelScope) -> None:
         await self._abort.wait()
         self.stopped_early = True
@@ -635,7 +672,12 @@ class _Job(Generic[T]):
         if self._on_progress is not None:
             for outcome, n in r.counts().items():
                 self._counts[outcome] += n
-            self._on_progress(Progress(self._done, self.total, dict(self._counts), self._requests))
+            progress = Progress(self._done, self.total, dict(self._counts), self._requests)
+            try:
+                self._on_progress(progress)
+            except Exception:
+                # A faulty callback must not cost the job (and its report) its items.
+                logger.exception("on_progress raised; the job goes on")
 
 
 def _id_of(item: object) -> str | None:
@@ -681,6 +723,15 @@ class OutcomeStream(AsyncIterator[ItemOutcome]):
             result = await self._receive.receive()
         except anyio.EndOfStream:
             self.report.complete = not self._job.stopped_early
+            error = self._job.input_error
+            if error is not None:
+                self.report.complete = False
+                raise BulkInputError(
+                    f"reading the input failed after {len(self.report):,} items "
+                    f"({type(error).__name__}: {error}); every item read was processed "
+                    "and is in .report",
+                    report=self.report,
+                ) from error
             raise StopAsyncIteration from None
         self.report._add(result)
         return result
@@ -719,12 +770,33 @@ async def run_bulk(
     # A small buffer: workers wait (holding no new input) when the reader lags, so
     # memory stays bounded by about 2 x concurrency chunks.
     send, receive = anyio.create_memory_object_stream[ChunkResult](concurrency)
-    async with anyio.create_task_group() as tg, receive:
-        tg.start_soon(job.run, send)
-        try:
-            yield OutcomeStream(receive, job)
-        finally:
-            tg.cancel_scope.cancel()
+    try:
+        async with anyio.create_task_group() as tg, receive:
+            tg.start_soon(job.run, send)
+            try:
+                yield OutcomeStream(receive, job)
+            finally:
+                tg.cancel_scope.cancel()
+    except BaseException as exc:
+        # The task group wraps whatever the block raised in an exception group;
+        # hand back the one exception itself, as a plain ``async with`` would.
+        inner = _single(exc)
+        if inner is exc:
+            raise
+        raise inner from inner.__cause__
+
+
+def _single(exc: BaseException) -> BaseException:
+    """The lone ordinary exception inside (nested) one-member groups, else ``exc``."""
+    inner = exc
+    while True:
+        members = getattr(inner, "exceptions", None)
+        if not isinstance(members, tuple) or len(members) != 1:
+            break
+        inner = members[0]
+    if inner is exc or not isinstance(inner, Exception) or hasattr(inner, "exceptions"):
+        return exc
+    return inner
 
 
 async def collect(stream_cm: AbstractAsyncContextManager[OutcomeStream]) -> BulkReport:

@@ -611,3 +611,40 @@ async def test_finish_sends_nothing_new_and_lets_requests_in_flight_end() -> Non
     assert report.counts[Outcome.CANCELLED] == sent
     assert report.counts[Outcome.UNKNOWN] == 0  # nothing was cut short
     assert report.counts[Outcome.NOT_ATTEMPTED] == 400 - sent
+
+
+async def test_a_failing_input_keeps_the_report_of_what_was_read() -> None:
+    def messages() -> Iterator[dict[str, Any]]:
+        yield from line_messages(1500)
+        raise ValueError("bad line 1501 in the input file")
+
+    async with bulk_server() as server, eightbyeight(server) as client:
+        with pytest.raises(aiomsg.BulkInputError) as info:
+            await client.chatapps.send_line_notifications(SUB, messages(), concurrency=1)
+    report = info.value.report
+    assert isinstance(info.value.__cause__, ValueError)
+    assert_accounted(report, 1500)
+    assert report.counts[Outcome.ACCEPTED] == 1500  # what 8x8 took is still known
+    assert not report.complete
+    assert len(report.batches) == 2
+
+
+async def test_a_failing_progress_callback_costs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    def progress(p: aiomsg.Progress) -> None:
+        raise ZeroDivisionError
+
+    async with bulk_server() as server, revicom(server) as client:
+        report = await client.stop(uuids(30), chunk_size=10, on_progress=progress)
+    assert report.counts[Outcome.STOPPED] == 30
+    assert "on_progress raised" in caplog.text
+
+
+async def test_an_error_in_the_stream_body_comes_out_unwrapped() -> None:
+    async def consume(client: aiomsg.Revicom) -> None:
+        async with client.stream_stop(uuids(30), chunk_size=10) as outcomes:
+            async for _ in outcomes:
+                raise KeyError("mine")
+
+    async with bulk_server() as server, revicom(server) as client:
+        with pytest.raises(KeyError, match="mine"):
+            await consume(client)
