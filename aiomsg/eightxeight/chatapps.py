@@ -146,10 +146,9 @@ class ChatApps:
         on_wire: Callable[[bool], None] | None = None,
     ) -> LineNotificationBatchResult:
         """Send an already validated batch whose messages all have a clientMessageId."""
-        ids = [str(m.client_message_id) for m in batch.messages]
         return await self._send_once(
-            SEND_LINE_BATCH, sub_account_id, encode(batch), LineNotificationBatchResult, ids,
-            f"The LINE batch of {len(ids)} messages", on_wire,
+            SEND_LINE_BATCH, sub_account_id, encode(batch), LineNotificationBatchResult,
+            batch.messages, f"The LINE batch of {len(batch.messages)} messages", on_wire,
         )  # fmt: skip
 
     async def _send_once(
@@ -158,7 +157,7 @@ class ChatApps:
         sub_account_id: str,
         body: bytes,
         tp: type[T],
-        client_message_ids: list[str],
+        messages: Sequence[LineNotification],
         what: str,
         on_wire: Callable[[bool], None] | None = None,
     ) -> T:
@@ -175,7 +174,8 @@ class ChatApps:
             raise OutcomeUnknownError(
                 f"{what} may or may not have been accepted ({exc.message}); it was not "
                 "re-sent. Reconcile by clientMessageId",
-                client_message_ids=client_message_ids, method=exc.method, url=exc.url,
+                client_message_ids=[str(m.client_message_id) for m in messages],
+                method=exc.method, url=exc.url,
             ) from exc  # fmt: skip
 
     async def send_line_notification(
@@ -189,7 +189,7 @@ class ChatApps:
         (msg,) = with_client_message_ids([as_line_notification(message, "message")])
         return await self._send_once(
             SEND_LINE, sub_account_id, encode(msg), LineMessageResult,
-            [str(msg.client_message_id)], "The LINE message",
+            [msg], "The LINE message",
         )  # fmt: skip
 
     async def send_line_notifications(
@@ -352,7 +352,7 @@ class ChatApps:
         )
 
 
-Prepared = tuple[list[LineNotification], list[int], list[tuple[int, int]]]
+Prepared = tuple[list[LineNotification], Sequence[int], list[tuple[int, int]]]
 
 
 _TYPED: Final = {LineNotification}
@@ -369,7 +369,7 @@ def _prepare_fast(chunk: Chunk[LineMessageInput]) -> Prepared | None:
     if UNSET in ids or len(set(ids)) != len(ids):
         return None
     chunk.ids = ids  # type: ignore[assignment]
-    return typed, list(range(len(typed))), []
+    return typed, range(len(typed)), []
 
 
 def _prepare(chunk: Chunk[LineMessageInput]) -> Prepared:
@@ -444,7 +444,7 @@ def _merge_line_result(
     chunk: Chunk[LineMessageInput],
     result: LineNotificationBatchResult,
     typed: list[LineNotification],
-    positions: list[int],
+    positions: Sequence[int],
 ) -> None:
     """Per-message outcomes from a 200 answer to one batch request."""
     answers = result.messages
