@@ -26,7 +26,6 @@ from .._validation import (
     check_segment,
     check_sub_account_id,
     check_text,
-    check_uuid,
     require_str,
 )
 from ..bulk import (
@@ -41,11 +40,10 @@ from ..bulk import (
     collect,
     run_bulk,
 )
-from ._fanout import stream_cancels
+from ._cancels import ScheduledCancels
 from .models import (
     MAX_CLIENT_BATCH_ID,
     MAX_LINE_BATCH,
-    CancelResult,
     LineMessageResult,
     LineNotification,
     LineNotificationBatch,
@@ -63,12 +61,6 @@ SEND_LINE_BATCH: Final = Route(
     "POST", "/api/v1/subaccounts/{sub_account_id}/lon/batch", CallKind.SEND_ONCE
 )
 SEND_LINE: Final = Route("POST", "/api/v1/subaccounts/{sub_account_id}/lon", CallKind.SEND_ONCE)
-CANCEL_BATCH: Final = Route(
-    "DELETE", "/api/v1/subaccounts/{sub_account_id}/messages/batch/{batch_id}", CallKind.IDEMPOTENT
-)
-CANCEL_MESSAGE: Final = Route(
-    "DELETE", "/api/v1/subaccounts/{sub_account_id}/messages/{umid}", CallKind.IDEMPOTENT
-)
 DELETE_FLOW: Final = Route(
     "DELETE",
     "/api/v1/accounts/{account_id}/channels/{channel_id}/flows/{flow_id}",
@@ -89,8 +81,12 @@ def with_client_message_ids(messages: Sequence[LineNotification]) -> list[LineNo
     return out
 
 
-class ChatApps:
-    """8x8 Chat Apps API (``client.chatapps``)."""
+class ChatApps(ScheduledCancels):
+    """8x8 Chat Apps API (``client.chatapps``): LINE Notification sends, WhatsApp Flow
+    delete, and the scheduled-message cancels (``cancel_message``, ``cancel_batch``,
+    ``cancel_messages``, ``stream_cancel_messages``)."""
+
+    scope = "chatapps"
 
     def __init__(
         self,
@@ -99,12 +95,8 @@ class ChatApps:
         rate_limit: RateLimit = DEFAULT_8X8_RATE_LIMIT,
         flows_rate_limit: RateLimit = DEFAULT_FLOWS_RATE_LIMIT,
     ) -> None:
-        self._requester = requester
-        self._rate_limit = rate_limit
+        super().__init__(requester, rate_limit=rate_limit)
         self._flows_rate_limit = flows_rate_limit
-
-    def __repr__(self) -> str:
-        return f"ChatApps({self._requester.host!r})"
 
     async def send_line_notification_batch(
         self,
@@ -290,52 +282,6 @@ class ChatApps:
                 if chunk.provider_ids is not None:
                     chunk.provider_ids[i] = chunk.provider_ids[j]
                 chunk.tally = None
-
-    async def cancel_messages(
-        self, sub_account_id: str, umids: ItemsInput[str], **options: Unpack[BulkOptions]
-    ) -> BulkReport:
-        """Cancel any number of scheduled Chat Apps messages by umid, one request each.
-
-        Outcomes: ``cancelled``, ``not_cancelled`` (already sent or cancelled),
-        ``not_found``, ``failed``. Options: see ``aiomsg.bulk.BulkOptions``.
-        """
-        return await collect(self.stream_cancel_messages(sub_account_id, umids, **options))
-
-    def stream_cancel_messages(
-        self, sub_account_id: str, umids: ItemsInput[str], **options: Unpack[BulkOptions]
-    ) -> AbstractAsyncContextManager[OutcomeStream]:
-        """``cancel_messages`` as an ``async with`` block yielding outcomes as they come."""
-        return stream_cancels(self.cancel_message, sub_account_id, umids, options)
-
-    async def cancel_batch(self, sub_account_id: str, batch_id: str) -> CancelResult:
-        """Cancel the scheduled messages of a batch that were not sent yet.
-
-        ``DELETE /api/v1/subaccounts/{subAccountId}/messages/batch/{batchId}``.
-        ``cancelled_count`` 0 means nothing was left to cancel.
-        """
-        check_sub_account_id(sub_account_id)
-        check_uuid(batch_id, "batch_id")
-        return await self._cancel(CANCEL_BATCH, sub_account_id, batch_id=batch_id)
-
-    async def cancel_message(self, sub_account_id: str, umid: str) -> CancelResult:
-        """Cancel one scheduled Chat Apps message by its umid.
-
-        ``DELETE /api/v1/subaccounts/{subAccountId}/messages/{umid}``.
-        """
-        check_sub_account_id(sub_account_id)
-        check_uuid(umid, "umid")
-        return await self._cancel(CANCEL_MESSAGE, sub_account_id, umid=umid)
-
-    async def _cancel(self, route: Route, sub_account_id: str, **ids: str) -> CancelResult:
-        path = route.path(sub_account_id=sub_account_id, **ids)
-        return await self._requester.call_decoded(
-            route,
-            path,
-            None,
-            CancelResult,
-            scope=("chatapps", sub_account_id),
-            limit=self._rate_limit,
-        )
 
     async def delete_whatsapp_flow(self, account_id: str, channel_id: str, flow_id: str) -> None:
         """Delete a WhatsApp Flow; only flows still in DRAFT can be deleted.

@@ -1,0 +1,170 @@
+"""Cancelling scheduled messages, shared by the Chat Apps and SMS APIs.
+
+Both APIs cancel one scheduled message by umid and a batch by batchId at the same
+paths, and neither has a bulk cancel by umid: the bulk form sends one request per id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, ClassVar, Final
+
+from .._core import Requester, Route
+from .._errors import APIError, NotFoundError, ValidationError
+from .._limits import DEFAULT_8X8_RATE_LIMIT, RateLimit
+from .._retry import CallKind
+from .._validation import check_sub_account_id, check_uuid, is_uuid
+from ..bulk import (
+    DEFAULT_CONCURRENCY,
+    BulkOptions,
+    BulkReport,
+    Chunk,
+    ItemsInput,
+    Outcome,
+    OutcomeStream,
+    check_concurrency,
+    check_items,
+    collect,
+    run_bulk,
+    total_of,
+)
+from .models import CancelResult
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+CANCEL_MESSAGE: Final = Route(
+    "DELETE", "/api/v1/subaccounts/{sub_account_id}/messages/{umid}", CallKind.IDEMPOTENT
+)
+CANCEL_BATCH: Final = Route(
+    "DELETE", "/api/v1/subaccounts/{sub_account_id}/messages/batch/{batch_id}", CallKind.IDEMPOTENT
+)
+
+CancelOne = Callable[[str, str], Awaitable[CancelResult]]
+
+
+class ScheduledCancels:
+    """The cancel endpoints of one 8x8 API; ``scope`` names its rate-limit scope."""
+
+    scope: ClassVar[str]
+
+    def __init__(self, requester: Requester, *, rate_limit: RateLimit = DEFAULT_8X8_RATE_LIMIT):
+        self._requester = requester
+        self._rate_limit = rate_limit
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._requester.host!r})"
+
+    async def cancel_message(self, sub_account_id: str, umid: str) -> CancelResult:
+        """Cancel one scheduled message that was not sent yet, by its umid.
+
+        ``DELETE /api/v1/subaccounts/{subAccountId}/messages/{umid}``.
+        ``cancelled_count`` 0 means it was already sent or cancelled; an unknown umid
+        raises ``NotFoundError`` (404, code 1300).
+        """
+        check_sub_account_id(sub_account_id)
+        check_uuid(umid, "umid")
+        return await self._cancel_checked(sub_account_id, umid)
+
+    async def cancel_batch(self, sub_account_id: str, batch_id: str) -> CancelResult:
+        """Cancel the scheduled messages of a batch that were not sent yet.
+
+        ``DELETE /api/v1/subaccounts/{subAccountId}/messages/batch/{batchId}``.
+        ``cancelled_count`` 0 means nothing was left to cancel.
+        """
+        check_sub_account_id(sub_account_id)
+        check_uuid(batch_id, "batch_id")
+        return await self._cancel(CANCEL_BATCH, sub_account_id, batch_id=batch_id)
+
+    async def cancel_messages(
+        self, sub_account_id: str, umids: ItemsInput[str], **options: Unpack[BulkOptions]
+    ) -> BulkReport:
+        """Cancel any number of scheduled messages by umid, one request each.
+
+        Outcomes: ``cancelled``, ``not_cancelled`` (already sent or cancelled),
+        ``not_found`` (404 with code 1300), ``failed``. Options: see
+        ``aiomsg.bulk.BulkOptions``.
+        """
+        return await collect(self.stream_cancel_messages(sub_account_id, umids, **options))
+
+    def stream_cancel_messages(
+        self, sub_account_id: str, umids: ItemsInput[str], **options: Unpack[BulkOptions]
+    ) -> AbstractAsyncContextManager[OutcomeStream]:
+        """``cancel_messages`` as an ``async with`` block yielding outcomes as they come."""
+        return stream_cancels(self._cancel_checked, sub_account_id, umids, options)
+
+    async def _cancel_checked(self, sub_account_id: str, umid: str) -> CancelResult:
+        return await self._cancel(CANCEL_MESSAGE, sub_account_id, umid=umid)
+
+    async def _cancel(self, route: Route, sub_account_id: str, **ids: str) -> CancelResult:
+        path = route.path(sub_account_id=sub_account_id, **ids)
+        return await self._requester.call_decoded(
+            route, path, None, CancelResult,
+            scope=(self.scope, sub_account_id), limit=self._rate_limit,
+        )  # fmt: skip
+
+
+#: 8x8's code for "message not found" (the 404 of a cancel by umid).
+NOT_FOUND_CODE = 1300
+
+#: Ids each worker takes from the input at a time; they are sent one request each.
+MAX_TAKE = 16
+
+
+def take_size(items: object, concurrency: int) -> int:
+    """Small takes keep every worker busy on short inputs; larger ones cut overhead."""
+    total = total_of(items)
+    if total is None:
+        return 4
+    return max(1, min(MAX_TAKE, total // (concurrency * 4)))
+
+
+def stream_cancels(
+    cancel_one: CancelOne,
+    sub_account_id: str,
+    umids: ItemsInput[str],
+    options: BulkOptions,
+) -> AbstractAsyncContextManager[OutcomeStream]:
+    check_sub_account_id(sub_account_id)
+
+    async def process(chunk: Chunk[str]) -> None:
+        done: dict[str, int] = {}
+        for i, umid in enumerate(chunk.items):
+            if chunk.stopping():
+                return  # the job is finishing: the rest stay not_attempted
+            if not is_uuid(umid):
+                chunk.ids[i] = umid if isinstance(umid, str) else None
+                try:
+                    check_uuid(umid, f"umids[{chunk.start + i}]")
+                except ValidationError as exc:
+                    chunk.fail(i, exc)
+                continue
+            chunk.ids[i] = umid
+            first = done.get(umid)
+            if first is not None:  # the same id twice in one take: one request
+                chunk.outcomes[i] = chunk.outcomes[first]
+                chunk.codes[i] = chunk.codes[first]
+                chunk.errors[i] = chunk.errors[first]
+                continue
+            done[umid] = i
+            chunk.mark_in_flight((i,))
+            try:
+                result = await cancel_one(sub_account_id, umid)
+            except NotFoundError as exc:
+                if exc.code == NOT_FOUND_CODE:
+                    chunk.outcomes[i] = Outcome.NOT_FOUND
+                    chunk.codes[i] = exc.code
+                else:  # a 404 without 8x8's code: a wrong URL, not a missing message
+                    chunk.fail(i, exc, exc.code)
+            except APIError as exc:
+                chunk.fail(i, exc, getattr(exc, "code", None))
+            else:
+                chunk.outcomes[i] = (
+                    Outcome.CANCELLED if result.cancelled_count >= 1 else Outcome.NOT_CANCELLED
+                )
+
+    check_items(umids, "umids")
+    concurrency = check_concurrency(options.get("concurrency", DEFAULT_CONCURRENCY))
+    size = take_size(umids, concurrency)
+    return run_bulk(umids, process, chunk_size=size, field="umids", **options)
