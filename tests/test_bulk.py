@@ -55,7 +55,7 @@ def assert_accounted(report: aiomsg.BulkReport, n: int) -> None:
 
 @pytest.mark.parametrize(
     ("n", "requests"),
-    [(0, 0), (1, 1), (999, 1), (10_000, 1), (10_001, 2), (25_000, 3)],
+    [(0, 0), (1, 1), (999, 1), (1000, 1), (1001, 1), (10_000, 1), (10_001, 2), (25_000, 3)],
 )
 async def test_stop_chunks_into_requests_of_10000(n: int, requests: int) -> None:
     async with bulk_server() as server, revicom(server) as client:
@@ -294,7 +294,7 @@ async def test_streaming_a_million_uuids_keeps_buffering_bounded() -> None:
 
 @pytest.mark.parametrize(
     ("n", "requests"),
-    [(0, 0), (1, 1), (999, 1), (1000, 1), (1001, 2), (25_000, 25)],
+    [(0, 0), (1, 1), (999, 1), (1000, 1), (1001, 2), (10_000, 10), (10_001, 11), (25_000, 25)],
 )
 async def test_line_chunks_into_requests_of_1000(n: int, requests: int) -> None:
     async with bulk_server() as server, eightbyeight(server) as client:
