@@ -72,7 +72,8 @@ def format_summary(
     notes: list[str],
 ) -> str:
     """Counts per outcome, requests, retries and time, as a few aligned lines."""
-    done = sum(counts.values())
+    # Items never sent (not_attempted) are reported, but not done.
+    done = sum(counts.values()) - counts.get(Outcome.NOT_ATTEMPTED.value, 0)
     rate = f", {done / elapsed:,.0f} items/s" if elapsed > 0 and done else ""
     lines = [f"{title}: {done:,} of {items:,} items in {elapsed:.1f} s{rate}"]
     for outcome in Outcome:

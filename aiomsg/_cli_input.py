@@ -2,7 +2,9 @@
 
 An input is read several times (check everything, then send), never held in
 memory: a file is re-read from disk, and standard input is first copied to a
-temporary file. Blank lines and ``#`` comments are skipped and surrounding
+temporary file, removed from the directory as soon as it is made (only the open
+descriptor keeps it, so no copy of the ids is left behind however the process
+ends). Blank lines and ``#`` comments are skipped and surrounding
 whitespace is stripped; an item's ``index`` is its 0-based position among the
 items, its ``lineno`` the 1-based line of the file it came from.
 """
@@ -10,8 +12,8 @@ items, its ``lineno`` the 1-based line of the file it came from.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
-import re
 import shutil
 import stat
 import sys
@@ -24,8 +26,10 @@ from typing import Any, BinaryIO, Final, Literal
 import msgspec
 
 from ._cli_ranges import IndexRanges
+from ._codec import encode
+from ._errors import ValidationError, redact_text
 from ._validation import UUID_RULE, is_uuid
-from .eightxeight.models import as_line_notification
+from .eightxeight.models import LineNotification, as_line_notification
 
 __all__ = [
     "MAX_PROBLEMS_SHOWN",
@@ -36,6 +40,7 @@ __all__ = [
     "Scan",
     "line_message",
     "line_message_id",
+    "masked_id",
     "problem_of",
     "shown",
 ]
@@ -47,10 +52,14 @@ MAX_PROBLEMS_SHOWN: Final = 10
 
 _BOM: Final = b"\xef\xbb\xbf"
 _COMMENT: Final = ord("#")
-# Long digit runs look like phone numbers: never echo them.
-_DIGITS_RE: Final = re.compile(r"\d{7,}")
-# clientMessageIds the command line gives messages that have none: stable for a
-# given input and position, so a resumed run and a reconciliation use the same id.
+_READ_BUFFER: Final = 1 << 20
+#: Longest bad value shown in a message or kept as a report ``id``.
+_SHOWN_LIMIT: Final = 40
+_ID_LIMIT: Final = 100
+# clientMessageIds the command line gives messages that have none: a uuid5 of the
+# message's canonical encoding, so identical lines share one id (the library then
+# sends such a message once per request and reports every position), and a resumed
+# run and a reconciliation use the same id.
 _CLIENT_MESSAGE_ID_NAMESPACE: Final = uuid.UUID("5d0f8a8e-6c1b-4f1e-9a55-6e0d3c7b2a41")
 
 
@@ -92,13 +101,34 @@ class Scan:
         return self.invalid.count
 
 
-class InputFile:
-    """An input file (or standard input, copied to a temporary file first)."""
+class _SpoolReader(io.RawIOBase):
+    """Reads a file by descriptor at its own offset (``pread``), so that several
+    readers of one descriptor never disturb each other."""
 
-    def __init__(self, name: str, path: str, *, temporary: bool) -> None:
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self._offset = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = os.pread(self._fd, len(view), self._offset)
+        n = len(data)
+        view[:n] = data
+        self._offset += n
+        return n
+
+
+class InputFile:
+    """An input file (or standard input, copied to an unlinked temporary file first)."""
+
+    def __init__(self, name: str, path: str, *, spool_fd: int | None = None) -> None:
         self.name = name
         self.path = path
-        self._temporary = temporary
+        self._spool_fd = spool_fd
 
     @classmethod
     def open(cls, name: str) -> InputFile:
@@ -115,32 +145,41 @@ class InputFile:
                     return cls._spooled(name, f)
         except OSError as exc:
             raise InputError(f"cannot read {name!r}: {exc.strerror}") from None
-        return cls(name, name, temporary=False)
+        return cls(name, name)
 
     @classmethod
     def _spooled(cls, name: str, source: BinaryIO) -> InputFile:
+        # The copy holds ids or phone numbers: it leaves the directory at once, so
+        # that nothing is left behind, whether the process ends normally, by a
+        # second Ctrl-C (os._exit) or by kill -9. The descriptor keeps it readable.
         fd, path = tempfile.mkstemp(prefix="aiomsg-input-")
         try:
-            with os.fdopen(fd, "wb") as spool:
-                shutil.copyfileobj(source, spool, 1 << 20)
+            if sys.platform != "win32":  # pragma: no branch - Windows cannot unlink open files
+                os.unlink(path)
+            with os.fdopen(os.dup(fd), "wb") as spool:
+                shutil.copyfileobj(source, spool, _READ_BUFFER)
         except BaseException:
-            os.unlink(path)
+            os.close(fd)
+            _unlink(path)
             raise
-        return cls(name, path, temporary=True)
+        return cls(name, path, spool_fd=fd)
 
     @property
     def shown_name(self) -> str:
         return "standard input" if self.name == "-" else repr(self.name)
 
     def close(self) -> None:
-        if self._temporary:
-            self._temporary = False
-            try:
-                os.unlink(self.path)
-            except OSError:  # pragma: no cover
-                pass
+        fd, self._spool_fd = self._spool_fd, None
+        if fd is not None:
+            os.close(fd)
+            if sys.platform == "win32":  # pragma: no cover
+                _unlink(self.path)
 
     def _open(self) -> BinaryIO:
+        if self._spool_fd is not None:
+            if sys.platform == "win32":  # pragma: no cover - no pread there
+                return open(self.path, "rb")
+            return io.BufferedReader(_SpoolReader(self._spool_fd), _READ_BUFFER)
         try:
             return open(self.path, "rb")
         except OSError as exc:
@@ -194,6 +233,13 @@ class InputFile:
                 index += 1
 
 
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
 def _note(scan: Scan, index: int, lineno: int, message: str) -> None:
     scan.invalid.add(index, index + 1)
     if len(scan.problems) < MAX_PROBLEMS_SHOWN:
@@ -203,12 +249,23 @@ def _note(scan: Scan, index: int, lineno: int, message: str) -> None:
 # ---------------------------------------------------------------------------- items
 
 
+def _masked(item: bytes, limit: int) -> str:
+    # Masked before it is cut short, so that a cut never leaves part of a number.
+    text = redact_text(item.decode("utf-8", "replace"))
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
+
+
 def shown(item: bytes) -> str:
-    """A bad value as it may appear in a message: short, phone-number-like runs hidden."""
-    text = item.decode("utf-8", "replace")
-    if len(text) > 40:
-        text = text[:37] + "..."
-    return repr(_DIGITS_RE.sub(lambda m: f"<{len(m[0])} digits>", text))
+    """A bad value as it may appear in a message: short, phone numbers masked (the
+    library's rule: digit runs, and numbers written with separators after '+')."""
+    return repr(_masked(item, _SHOWN_LIMIT))
+
+
+def masked_id(item: bytes) -> str:
+    """The report ``id`` of a line that is not a valid id: phone numbers masked."""
+    return _masked(item, _ID_LIMIT)
 
 
 def _id_problem(item: bytes) -> str | None:
@@ -222,16 +279,16 @@ def _message_problem(item: bytes) -> str | None:
     try:
         obj = _decode_json(item)
     except msgspec.DecodeError as exc:
-        return f"not valid JSON ({exc})"
+        return redact_text(f"not valid JSON ({exc})")
     if not isinstance(obj, dict):
         return (
             "expected a JSON object (one LINE Notification message in the API's "
             f"camelCase shape), got {_json_type(obj)}"
         )
     try:
-        as_line_notification(obj, "message")
+        encode(as_line_notification(obj, "message"), "message")
     except ValueError as exc:  # aiomsg.ValidationError names the field and the rule
-        return str(exc)
+        return redact_text(str(exc))
     return None
 
 
@@ -258,24 +315,34 @@ def _json_type(obj: object) -> str:
     return "a number"
 
 
-def derived_message_id(digest: str, index: int) -> str:
-    return str(uuid.uuid5(_CLIENT_MESSAGE_ID_NAMESPACE, f"{digest}:{index}"))
+def derived_message_id(message: LineNotification) -> str:
+    """The clientMessageId of a message that has none: a uuid5 of its canonical
+    encoding (fields in a fixed order, no whitespace), the same for every identical
+    message however its line was written."""
+    canonical = encode(msgspec.structs.replace(message, client_message_id=msgspec.UNSET))
+    return str(uuid.uuid5(_CLIENT_MESSAGE_ID_NAMESPACE, canonical.decode()))
 
 
-def line_message(item: bytes, index: int, digest: str) -> dict[str, Any]:
-    """A checked JSONL line as the mapping to send, with a clientMessageId."""
-    message: dict[str, Any] = _decode_json(item)
-    if "clientMessageId" not in message:
-        message["clientMessageId"] = derived_message_id(digest, index)
+def line_message(item: bytes) -> LineNotification:
+    """A checked JSONL line as the message to send, with a clientMessageId."""
+    message = as_line_notification(_decode_json(item), "message")
+    if message.client_message_id is msgspec.UNSET:
+        message = msgspec.structs.replace(message, client_message_id=derived_message_id(message))
     return message
 
 
-def line_message_id(item: bytes, index: int, digest: str) -> str | None:
-    """The clientMessageId a JSONL line is (or would be) sent with."""
+def line_message_id(item: bytes) -> str | None:
+    """The clientMessageId a JSONL line is (or would be) sent with; for a line that is
+    not a valid message, its clientMessageId if it has one."""
     try:
         cmid = _decode_message_id(item).client_message_id
     except msgspec.DecodeError:
         return None
-    if cmid is None:
-        return derived_message_id(digest, index)
-    return cmid if isinstance(cmid, str) else None
+    if isinstance(cmid, str):
+        return cmid
+    if cmid is not None:
+        return None
+    try:
+        return derived_message_id(as_line_notification(_decode_json(item), "message"))
+    except (ValidationError, msgspec.DecodeError):
+        return None

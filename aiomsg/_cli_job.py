@@ -6,6 +6,19 @@ runs finished; those, the bad lines and (for LINE) the requests whose answer nev
 came are reported without sending; the rest is streamed through the library's bulk
 calls in segments, and each finished request is journaled, then reported.
 
+What is final: the journal records an item as finished only when the provider
+answered about that item (accepted, rejected, cancelled, not_found, stopped ...)
+or when the item itself is bad (a ``ValidationError``). An item whose request
+failed as a whole (a 401, a 5xx or 429 after the retries, a connection error, a
+404 without 8x8's "not found" code, which is a wrong URL) is reported ``failed``
+and left for a re-run to send; so is an item never sent (``not_attempted``). A
+LINE request that may have reached 8x8 is ``unknown`` and held on a re-run unless
+``--resend-unknown``.
+
+Ctrl-C: the first asks the bulk calls to finish (no new request, those in flight
+end), then after a grace period to abort; every item is still reported, the ones
+never sent as ``not_attempted``, and the exit code is 3.
+
 Segments: the input is sent as a series of streams of at most a few hundred
 thousand items each, because a stream numbers its items from 0 and each segment
 keeps the input position of every item it carries (a compact array); memory then
@@ -41,6 +54,7 @@ from ._cli_input import (
     Scan,
     line_message,
     line_message_id,
+    masked_id,
     problem_of,
 )
 from ._cli_ranges import IndexRanges, ranges_of
@@ -75,6 +89,7 @@ _PLAN_SHOWN: Final = 10
 
 _SUCCESSFUL_VALUES: Final = frozenset(o.value for o in SUCCESSFUL)
 _NOT_FINAL: Final = frozenset({Outcome.UNKNOWN, Outcome.NOT_ATTEMPTED})
+_NOT_SENT_ERROR: Final = "the job stopped before this item was sent"
 _IN_FLIGHT_ERROR: Final = (
     "outcome unknown: the request carrying this message was sent by an earlier run "
     "whose answer never arrived; it was not sent again (reconcile it by "
@@ -96,6 +111,8 @@ class BulkCommand:
     ``url`` is shown by ``--dry-run``; for one-request-per-item commands it holds
     ``{id}`` where the item goes. ``resend_safe``: repeating a request does no harm
     (stop, cancel), so requests whose answer never came are simply sent again.
+    ``endpoint``: where requests go (resolved base URL, region), part of the job's
+    identity so that a journal is never resumed against another endpoint.
     """
 
     name: str
@@ -108,6 +125,7 @@ class BulkCommand:
     params: tuple[tuple[str, str], ...]
     open_client: Callable[[bool], Any]
     open_stream: OpenStream
+    endpoint: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +145,12 @@ class _Segment:
     """Up to ``size`` pending items handed to one bulk stream, remembering the input
     position of each, since the stream numbers its items from 0."""
 
-    def __init__(self, feed: Iterator[tuple[int, Any]], size: int) -> None:
+    def __init__(
+        self, feed: Iterator[tuple[int, bytes]], size: int, convert: Callable[[bytes], Any]
+    ) -> None:
         self._feed = feed
         self._size = size
+        self._convert = convert
         self.positions = array("q")
 
     def __len__(self) -> int:
@@ -137,9 +158,26 @@ class _Segment:
 
     def __iter__(self) -> Iterator[Any]:
         append = self.positions.append
+        convert = self._convert
         for index, item in islice(self._feed, self._size):
             append(index)
-            yield item
+            yield convert(item)
+
+
+def is_final(outcome: Outcome, error: BaseException | None) -> bool:
+    """Whether an outcome is settled for good (journaled as done, never sent again).
+
+    Final: the provider's answer about the item, or bad input (``ValidationError``).
+    Not final: ``unknown`` and ``not_attempted``, and ``failed`` for any other reason
+    (the request failed as a whole: authentication, server errors and 429 after the
+    retries, connection errors, a 404 that is not 8x8's "not found"), which a re-run
+    sends again once the cause is fixed.
+    """
+    if outcome in _NOT_FINAL:
+        return False
+    if outcome is Outcome.FAILED:
+        return isinstance(error, ValidationError)
+    return True
 
 
 @dataclass(slots=True)
@@ -190,12 +228,20 @@ class BulkJob:
         self.pending = 0
         self.batches: list[str] = []
         self.extra_items = 0
+        # Items whose request was cut short (unknown), and failed items left for a
+        # re-run (their request failed as a whole).
         self.interrupted = 0
+        self.retryable = 0
         self._report: ReportWriter | None = None
         self._bar: ProgressBar | None = None
         self._interrupt: _Interrupt | None = None
         self._abort: anyio.Event | None = None
+        self._finishing: anyio.Event | None = None
         self._segment: _Segment | None = None
+        # LINE positions this run journaled as sent (so a request that provably did
+        # not reach 8x8 can be withdrawn), and those earlier runs left in flight.
+        self._sent_now = IndexRanges()
+        self._sent_before = IndexRanges()
 
     # ------------------------------------------------------------------ preparing
 
@@ -220,6 +266,7 @@ class BulkJob:
             input_digest=self.scan.digest,
             items=self.scan.items,
             shard=None if opts.shard is None else f"{opts.shard[0]}/{opts.shard[1]}",
+            endpoint=cmd.endpoint,
         )
         if opts.journal is not None:
             try:
@@ -228,6 +275,8 @@ class BulkJob:
                 )
             except JournalError as exc:
                 raise UsageError(str(exc)) from None
+            if not cmd.resend_safe:
+                self._sent_before = self.journal.in_flight()
         self.pending = self.hi - self.lo - bad - self._done_count() - self._held_count()
 
     def _bad_input_message(self, bad: int) -> str:
@@ -284,6 +333,7 @@ class BulkJob:
             started = time.monotonic()
             self._loop = asyncio.get_running_loop()
             self._abort = anyio.Event()
+            self._finishing = anyio.Event()
             interrupt = self._interrupt = _Interrupt(self._begin_stop)
             self._bar = ProgressBar(
                 total=self.hi - self.lo, initial=0, desc=cmd.name, enabled=not opts.quiet
@@ -300,13 +350,15 @@ class BulkJob:
             return self._finish(time.monotonic() - started, stats.requests, stats.retries)
 
     def _begin_stop(self) -> None:
-        """First Ctrl-C (in the signal handler): the feed stops at its next item; the
-        event loop is woken to give requests in flight a moment, then abort them."""
+        """First Ctrl-C (in the signal handler): wake the event loop to finish the bulk
+        calls gently (no new request), give requests in flight a moment, then abort."""
         self._loop.call_soon_threadsafe(self._stop_in_loop)
 
     def _stop_in_loop(self) -> None:
         assert self._bar is not None
         assert self._abort is not None
+        assert self._finishing is not None
+        self._finishing.set()
         self._bar.write(
             f"aiomsg: stopping: no new requests; waiting up to {GRACE_SECONDS:g} s for those "
             "in flight (Ctrl-C again to quit at once)"
@@ -325,13 +377,14 @@ class BulkJob:
 
     def _report_settled(self) -> None:
         """Report, without sending, what needs no request: positions finished by
-        earlier runs, bad lines (``--skip-invalid``) and held LINE messages."""
+        earlier runs, bad lines (``--skip-invalid``) and held LINE messages. Not cut
+        short by Ctrl-C: it sends nothing, and the report must cover every item."""
         assert self.input is not None
         invalid = self.scan.invalid.count_in(self.lo, self.hi)
         held = self._held_count()
         if not (self._done_count() or invalid or held):
             return
-        kind, digest = self.command.kind, self.scan.digest
+        kind = self.command.kind
         replay = iter(()) if self.journal is None else self.journal.replay()
         upcoming = next(replay, None)
         bad = self.scan.invalid.cursor()
@@ -339,20 +392,16 @@ class BulkJob:
         rows: list[Row] = []
         counts = self.counts
         for index, lineno, item in self.input.items(self.lo, self.hi):
-            if self._stopping:
-                break
             if upcoming is not None and upcoming[0] == index:
                 _, outcome, code, error = upcoming
                 upcoming = next(replay, None)
-                rows.append((index, self._item_id(item, index), outcome, code, error))
+                rows.append((index, self._item_id(item), outcome, code, error))
             elif index in bad:
                 error = f"line {lineno}: {problem_of(kind, item)}"
-                rows.append(
-                    (index, self._bad_item_id(item, index), Outcome.FAILED.value, None, error)
-                )
+                rows.append((index, self._bad_item_id(item), Outcome.FAILED.value, None, error))
             elif in_flight is not None and index in in_flight:
-                rows.append((index, line_message_id(item, index, digest), Outcome.UNKNOWN.value,
-                             None, _IN_FLIGHT_ERROR))  # fmt: skip
+                rows.append((index, line_message_id(item), Outcome.UNKNOWN.value, None,
+                             _IN_FLIGHT_ERROR))  # fmt: skip
             else:
                 continue
             counts[rows[-1][2]] += 1
@@ -361,58 +410,84 @@ class BulkJob:
                 rows = []
         self._write(rows)
 
-    def _item_id(self, item: bytes, index: int) -> str | None:
+    def _item_id(self, item: bytes) -> str | None:
         if self.command.kind == "line":
-            return line_message_id(item, index, self.scan.digest)
+            return line_message_id(item)
         return item.decode("ascii")
 
-    def _bad_item_id(self, item: bytes, index: int) -> str | None:
+    def _bad_item_id(self, item: bytes) -> str | None:
+        """The report id of a bad line: what it holds, with phone numbers masked."""
         if self.command.kind == "line":
-            return line_message_id(item, index, self.scan.digest)
-        return item.decode("utf-8", "replace")[:100]
+            cmid = line_message_id(item)
+            return None if cmid is None else masked_id(cmid.encode("utf-8", "replace"))
+        return masked_id(item)
 
-    def _feed(self) -> Iterator[tuple[int, Any]]:
+    def _convert(self, item: bytes) -> Any:
+        """A checked input line as the bulk call takes it."""
+        return line_message(item) if self.command.kind == "line" else item.decode("ascii")
+
+    def _feed(self) -> Iterator[tuple[int, bytes]]:
         """The items to send, with their input positions, in input order."""
         assert self.input is not None
         done = self.journal.done.cursor() if self.journal is not None else None
         bad = self.scan.invalid.cursor()
         held = self._in_flight().cursor() if not self.options.resend_unknown else None
-        digest = self.scan.digest
-        line = self.command.kind == "line"
         for index, _, item in self.input.items(self.lo, self.hi):
-            if self._stopping:
-                return
             if (done is not None and index in done) or index in bad:
                 continue
             if held is not None and index in held:
                 continue
-            yield index, (line_message(item, index, digest) if line else item.decode("ascii"))
+            yield index, item
+
+    def _stop_asked(self) -> bool:
+        return self._stopping or (self._finishing is not None and self._finishing.is_set())
 
     async def _send(self, client: Any) -> None:
         cmd, opts = self.command, self.options
-        options: BulkOptions = {"concurrency": opts.concurrency, "abort": self._abort}
+        options: BulkOptions = {
+            "concurrency": opts.concurrency,
+            "abort": self._abort,
+            "finish": self._finishing,
+        }
         if self.journal is not None and not cmd.resend_safe:
             options["before_send"] = self._before_send
         size = max(MIN_SEGMENT, cmd.per_request * opts.concurrency * SEGMENT_REQUESTS)
         feed = self._feed()
         remaining = self.pending
-        while remaining > 0 and not self._stopping:
-            segment = self._segment = _Segment(feed, min(size, remaining))
+        while remaining > 0 and not self._stop_asked():
+            segment = self._segment = _Segment(feed, min(size, remaining), self._convert)
             remaining -= len(segment)
+            # Stopped (Ctrl-C), the bulk call still reports every item of its segment:
+            # those it never sent are not_attempted.
             async with cmd.open_stream(client, segment, options) as stream:
                 async for chunk in stream.chunks():
                     self._finished(chunk, segment.positions)
                 self.batches.extend(b.batch_id for b in stream.report.batches)
                 self.extra_items += stream.report.extra_items
-            if self._abort is not None and self._abort.is_set():
-                break
+        self._report_not_sent(feed)
+
+    def _report_not_sent(self, feed: Iterator[tuple[int, bytes]]) -> None:
+        """Stopped early: the items of the segments never started, not_attempted."""
+        rows: list[Row] = []
+        value = Outcome.NOT_ATTEMPTED.value
+        for index, item in feed:
+            rows.append((index, self._item_id(item), value, None, _NOT_SENT_ERROR))
+            if len(rows) >= _ROWS_PER_WRITE:
+                self.counts[value] += len(rows)
+                self._write(rows)
+                rows = []
+        self.counts[value] += len(rows)
+        self._write(rows)
 
     def _before_send(self, stream_positions: Sequence[int]) -> None:
         """LINE: journal (fsync'd) the positions a request carries before it leaves."""
         assert self.journal is not None
         assert self._segment is not None
         positions = self._segment.positions
-        self.journal.record_sent(ranges_of(positions[p] for p in stream_positions))
+        ranges = ranges_of(positions[p] for p in stream_positions)
+        self.journal.record_sent(ranges)
+        for start, stop in ranges:
+            self._sent_now.add(start, stop)
 
     def _finished(self, chunk: Any, positions: array[int]) -> None:
         """A request's items are done: journal what is final, then report them all."""
@@ -441,23 +516,48 @@ class BulkJob:
             and where[-1] - where[0] == n - 1
         ):
             # The common case: one outcome for a run of consecutive positions.
-            if journal is not None and first not in _NOT_FINAL:
+            if journal is not None and is_final(first, None):
                 journal.record_done([(where[0], where[-1] + 1)], [(n, first.value, codes[0], None)])
             rows: list[Row] = [(where[i], ids[i], first.value, codes[0], None) for i in range(n)]
             self.counts[first.value] += n
-        else:
-            rows = [
-                (where[i], ids[i], outcomes[i].value, codes[i], text(errors[i])) for i in range(n)
-            ]
-            if journal is not None:
-                final = [i for i in range(n) if outcomes[i] not in _NOT_FINAL]
-                if final:
-                    journal.record_done(
-                        ranges_of(where[i] for i in final), _runs(rows[i] for i in final)
-                    )
-            self.counts.update(outcomes[i].value for i in range(n))
-            self.interrupted += sum(1 for e in errors if isinstance(e, InterruptedError_))
+            if first is Outcome.FAILED:
+                self.retryable += n
+            self._write(rows)
+            return
+        rows = [(where[i], ids[i], outcomes[i].value, codes[i], text(errors[i])) for i in range(n)]
+        final = [is_final(outcomes[i], errors[i]) for i in range(n)]
+        if journal is not None:
+            done = [i for i in range(n) if final[i]]
+            if done:
+                journal.record_done(ranges_of(where[i] for i in done), _runs(rows[i] for i in done))
+            if not self.command.resend_safe and self._sent_now:
+                self._withdraw_unsent(where, outcomes, final)
+        self.counts.update(outcomes[i].value for i in range(n))
+        for i in range(n):
+            if final[i]:
+                continue
+            if outcomes[i] is Outcome.FAILED:
+                self.retryable += 1
+            elif outcomes[i] is Outcome.UNKNOWN and isinstance(errors[i], InterruptedError_):
+                self.interrupted += 1
         self._write(rows)
+
+    def _withdraw_unsent(
+        self, where: Sequence[int], outcomes: Sequence[Outcome], final: Sequence[bool]
+    ) -> None:
+        """LINE: positions this run journaled as sent whose request provably did not
+        reach 8x8 (failed as a whole with a refusal, or never sent after all) are
+        withdrawn, so that a re-run sends them. Positions an earlier run left in
+        flight stay held: that earlier request may have been delivered."""
+        assert self.journal is not None
+        sent_now, before = self._sent_now, self._sent_before
+        unsent = [
+            p
+            for p, outcome, done in zip(where, outcomes, final, strict=True)
+            if not done and outcome is not Outcome.UNKNOWN and p in sent_now and p not in before
+        ]
+        if unsent:
+            self.journal.record_unsent(ranges_of(sorted(unsent)))
 
     # ------------------------------------------------------------------ ending
 
@@ -465,7 +565,8 @@ class BulkJob:
         cmd, opts = self.command, self.options
         items = self.hi - self.lo
         accounted = sum(self.counts.values())
-        # Never sent, or cut short by Ctrl-C: what a resumed run does.
+        # Not reported at all, never sent (not_attempted), or cut short by Ctrl-C
+        # (unknown): what a resumed run does. Each item is counted once.
         unfinished = items - accounted + self.counts[Outcome.NOT_ATTEMPTED.value]
         unfinished += self.interrupted
         if unfinished:
@@ -491,6 +592,16 @@ class BulkJob:
             notes.append(f"LINE batchIds: {shown}{more}")
         if self.extra_items:
             notes.append(f"{plural(self.extra_items, 'id')} answered that were not asked for")
+        if self.retryable:
+            again = (
+                "a re-run with the same --journal sends them again"
+                if opts.journal else "fix the cause and run again (with --journal, a re-run "
+                "sends only those)"
+            )  # fmt: skip
+            notes.append(
+                f"{plural(self.retryable, 'item')} failed because the request failed (not an "
+                f"answer about the item); {again}"
+            )
         if code == EXIT_INCOMPLETE:
             resume = (
                 "re-run with the same --journal to resume"
@@ -567,8 +678,9 @@ class BulkJob:
         return EXIT_NOT_ALL_SUCCEEDED if bad else EXIT_OK
 
     def _plan_feed(self) -> Iterator[tuple[int, str]]:
+        line = self.command.kind == "line"
         for index, item in self._feed():
-            yield index, item if isinstance(item, str) else ""
+            yield index, "" if line else item.decode("ascii")
 
     def _input_name(self) -> str:
         assert self.input is not None

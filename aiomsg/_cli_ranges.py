@@ -41,6 +41,26 @@ class IndexRanges:
         starts[i:j] = [start]
         stops[i:j] = [stop]
 
+    def discard(self, start: int, stop: int) -> None:
+        """Remove ``[start, stop)``, splitting the ranges it cuts."""
+        if stop <= start:
+            return
+        starts, stops = self._starts, self._stops
+        i = bisect_right(stops, start)
+        j = bisect_left(starts, stop)
+        if i >= j:
+            return
+        kept_starts: list[int] = []
+        kept_stops: list[int] = []
+        if starts[i] < start:
+            kept_starts.append(starts[i])
+            kept_stops.append(start)
+        if stops[j - 1] > stop:
+            kept_starts.append(stop)
+            kept_stops.append(stops[j - 1])
+        starts[i:j] = kept_starts
+        stops[i:j] = kept_stops
+
     def overlaps(self, start: int, stop: int) -> bool:
         """Whether any position of ``[start, stop)`` is in the set."""
         i = bisect_right(self._stops, start)

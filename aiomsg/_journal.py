@@ -2,21 +2,29 @@
 
 A journal is a JSON Lines file, appended to and never rewritten::
 
-    {"journal": "aiomsg", "version": 1, "fingerprint": "...", "command": ..., ...}
+    {"journal": "aiomsg", "version": 2, "fingerprint": "...", "command": ..., ...}
     {"sent": [[0, 1000]]}
     {"done": [[0, 1000]], "r": [[998, "accepted", null, null], [2, "rejected", 3003, "..."]]}
+    {"unsent": [[1000, 2000]]}
 
-The header names the job: a fingerprint of the command, its arguments, the shard
-and the input's SHA-256, so a journal is never applied to other work. A ``done``
-record lists the input positions a request finished (as ranges) and their outcomes
-run-length encoded, in position order: a re-run skips those positions and still
-reports them. A ``sent`` record is written, and fsync'd, before a LINE request
-leaves, so that a request whose answer never arrived is known and not re-sent by
-accident. Outcomes that are not final (``unknown``, ``not_attempted``) are not
-recorded as done.
+The header names the job: a fingerprint of the command, its arguments, the
+endpoint (resolved base URL, region), the shard and the input's SHA-256, so a
+journal is never applied to other work. A ``done`` record lists the input
+positions a request finished (as ranges) and their outcomes run-length encoded,
+in position order: a re-run skips those positions and still reports them. Only
+final outcomes are recorded as done: the provider's answer about each item, or
+bad input; an item whose request failed as a whole (a 401, a 5xx or 429 after
+the retries, a connection error) or that was never sent is left for a re-run to
+send. A ``sent`` record is written, and fsync'd, before a LINE request leaves, so
+that a request whose answer never arrived is known and not re-sent by accident;
+an ``unsent`` record withdraws positions of this run's ``sent`` records whose
+request provably did not reach 8x8 (refused with a 4xx, never sent), so a re-run
+sends them again.
 
 Each record is one ``write()`` of a whole line: a process killed at any moment
 leaves at worst a torn last line, which is ignored and cut off on the next open.
+A file whose only content is a torn header is a job that never started and is
+begun afresh; any other file that is not a journal is refused, never overwritten.
 Records reach the operating system at once (they survive the process being
 killed); ``sync_each`` fsyncs every record, otherwise fsync runs at most every half
 second and on close (a machine crash may then forget the last moments of
@@ -43,7 +51,7 @@ from .bulk import Outcome
 __all__ = ["JobIdentity", "Journal", "JournalError", "Run"]
 
 FORMAT: Final = "aiomsg"
-VERSION: Final = 1
+VERSION: Final = 2
 #: Without ``sync_each``, fsync at most this often (seconds).
 SYNC_INTERVAL: Final = 0.5
 
@@ -53,6 +61,9 @@ Row = tuple[int, str, int | None, str | None]
 """One replayed item: (index, outcome, code, error)."""
 
 _OUTCOMES: Final = frozenset(o.value for o in Outcome)
+# How every header starts (msgspec writes the fields in order): a file holding
+# only a prefix of this, or a line starting with it, is an aiomsg journal.
+_HEADER_START: Final = b'{"journal":"aiomsg",'
 
 
 class JournalError(Exception):
@@ -61,7 +72,12 @@ class JournalError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class JobIdentity:
-    """What makes two runs the same job: command, arguments, shard and input content."""
+    """What makes two runs the same job: command, arguments, endpoint, shard and input.
+
+    ``endpoint`` holds where requests go, as (name, value) pairs: the resolved base
+    URL and, for 8x8, the region. Base URLs never hold credentials or a query (the
+    clients refuse them), so they may be written in the header.
+    """
 
     command: str
     params: tuple[tuple[str, str], ...]
@@ -69,19 +85,28 @@ class JobIdentity:
     input_digest: str
     items: int
     shard: str | None
+    endpoint: tuple[tuple[str, str], ...] = ()
 
     @property
     def fingerprint(self) -> str:
         canonical = msgspec.json.encode(
-            [self.command, list(self.params), self.input_digest, self.items, self.shard]
+            [
+                self.command,
+                list(self.params),
+                list(self.endpoint),
+                self.input_digest,
+                self.items,
+                self.shard,
+            ]
         )
         return hashlib.sha256(canonical).hexdigest()
 
     def describe(self) -> str:
         shard = f", shard {self.shard}" if self.shard else ""
+        where = ", ".join(f"{name} {value}" for name, value in self.endpoint)
         return (
             f"'aiomsg {self.command}' over {self.items} items of {self.input_name!r} "
-            f"(SHA-256 {self.input_digest[:12]}...{shard})"
+            f"(SHA-256 {self.input_digest[:12]}...{shard})" + (f" against {where}" if where else "")
         )
 
 
@@ -94,12 +119,14 @@ class _Header(msgspec.Struct, kw_only=True):
     input_digest: str
     items: int
     shard: str | None = None
+    endpoint: list[tuple[str, str]] = msgspec.field(default_factory=list)
 
 
 class _Record(msgspec.Struct, kw_only=True, omit_defaults=True):
     sent: list[tuple[int, int]] | None = None
     done: list[tuple[int, int]] | None = None
     r: list[tuple[int, str, int | None, str | None]] | None = None
+    unsent: list[tuple[int, int]] | None = None
 
 
 _encode: Final = msgspec.json.Encoder().encode
@@ -170,6 +197,7 @@ class Journal:
             input_digest=identity.input_digest,
             items=identity.items,
             shard=identity.shard,
+            endpoint=list(identity.endpoint),
         )
         self._append(_encode(header) + b"\n", sync=True)
         _sync_directory(self.path)
@@ -179,7 +207,15 @@ class Journal:
         with open(self.path, "rb") as f:
             first = f.readline()
             if not first.endswith(b"\n"):
-                return False  # the run that made it died while writing the header
+                # The whole file is one line without its end: the run that made it
+                # died while writing the header (a fresh start), or it is some other
+                # file, which must not be overwritten.
+                if _HEADER_START.startswith(first) or first.startswith(_HEADER_START):
+                    return False
+                raise JournalError(
+                    f"{self.path!r} exists and is not an aiomsg journal; it was left as "
+                    "it is. Give --journal a new path"
+                )
             self._check_header(first, identity)
             offset = len(first)
             lineno = 1
@@ -206,7 +242,8 @@ class Journal:
         if header.version != VERSION:
             raise JournalError(
                 f"the journal {self.path!r} has format version {header.version}; this "
-                f"aiomsg reads version {VERSION}"
+                f"aiomsg reads version {VERSION}. Resume it with the aiomsg that made it, "
+                "or give --journal a new path"
             )
         if header.fingerprint != identity.fingerprint:
             made = JobIdentity(
@@ -216,6 +253,7 @@ class Journal:
                 input_digest=header.input_digest,
                 items=header.items,
                 shard=header.shard,
+                endpoint=tuple((str(k), str(v)) for k, v in header.endpoint),
             )
             raise JournalError(
                 f"the journal {self.path!r} belongs to another job: it records "
@@ -233,6 +271,10 @@ class Journal:
             for start, stop in record.sent:
                 self._check_range(start, stop, items, lineno)
                 self.sent.add(start, stop)
+        if record.unsent is not None:
+            for start, stop in record.unsent:
+                self._check_range(start, stop, items, lineno)
+                self.sent.discard(start, stop)
         if record.done is not None:
             if not record.done or record.r is None:
                 raise self._damaged(lineno, "a done record without items or outcomes")
@@ -303,6 +345,13 @@ class Journal:
     def record_sent(self, ranges: Sequence[tuple[int, int]]) -> None:
         """Note, durably, the positions a request is about to carry (before it leaves)."""
         self._append(_encode(_Record(sent=list(ranges))) + b"\n", sync=True)
+
+    def record_unsent(self, ranges: Sequence[tuple[int, int]]) -> None:
+        """Withdraw positions of this run's ``sent`` records whose request provably did
+        not reach the provider: a re-run sends them again. Not fsync'd at once: if it
+        is lost, a re-run holds them as in flight, the safe side."""
+        if ranges:
+            self._append(_encode(_Record(unsent=list(ranges))) + b"\n", sync=self._sync_each)
 
     def record_done(self, ranges: Sequence[tuple[int, int]], runs: Sequence[Run]) -> None:
         """Note the positions a request finished and their outcomes (runs in order)."""

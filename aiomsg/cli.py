@@ -121,7 +121,10 @@ def _common(parser: argparse.ArgumentParser, provider: Literal["8x8", "revicom"]
             help="read the Revicom token from this file (else $AIOMSG_REVICOM_TOKEN)",
         )
     parser.add_argument(
-        "--quiet", action="store_true", help="no progress bar and no summary; errors only"
+        "--quiet",
+        action="store_true",
+        help="nothing on standard error but errors: no progress bar, no summary (results "
+        "are data and still go to standard output)",
     )
 
 
@@ -182,7 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Bulk messaging control on 8x8 CPaaS and Revicom. Options go after "
         "the subcommand; secrets come from the environment or a --*-file option.",
         epilog="Exit codes: 0 all succeeded; 1 some did not succeed; 2 bad usage or input "
-        "(nothing sent); 3 interrupted or incomplete (resumable with --journal).",
+        "(nothing sent); 3 interrupted or incomplete (resumable with --journal). --quiet "
+        "silences progress and summaries on standard error; results (a cancelled count, "
+        "a deleted flow, --report -) still go to standard output.",
     )
     parser.add_argument("--version", action="version", version=f"aiomsg {aiomsg.__version__}")
     top = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -300,6 +305,13 @@ def _shown_base(args: argparse.Namespace, api: str) -> str:
     return str(url).rstrip("/")
 
 
+def _endpoint(args: argparse.Namespace, api: str) -> tuple[tuple[str, str], ...]:
+    """Where a job's requests go: part of its identity in a journal."""
+    if api == "revicom":
+        return (("base_url", _shown_base(args, api)),)
+    return (("base_url", _shown_base(args, api)), ("region", str(args.region)))
+
+
 def _job_options(args: argparse.Namespace) -> JobOptions:
     return JobOptions(
         input=args.file,
@@ -333,10 +345,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulator(args: argparse.Namespace) -> int:
-    from .testing import serve
+    from .testing import ListenError, serve
 
     try:
-        run_async(serve(args.host, args.port, args.tls))
+        # SIGINT and SIGTERM both stop it cleanly (the TLS files are removed).
+        run_async(serve(args.host, args.port, args.tls, handle_signals=True))
+    except ListenError as exc:
+        raise UsageError(str(exc)) from None
     except KeyboardInterrupt:
         pass
     return EXIT_OK
@@ -362,6 +377,7 @@ def _cmd_revicom_stop(args: argparse.Namespace) -> int:
         params=(),
         open_client=open_client,
         open_stream=open_stream,
+        endpoint=_endpoint(args, "revicom"),
     )
     return _run_job(command, _job_options(args))
 
@@ -391,6 +407,7 @@ def _cmd_cancel(args: argparse.Namespace) -> int:
         params=(("sub_account", sub),),
         open_client=open_client,
         open_stream=open_stream,
+        endpoint=_endpoint(args, api),
     )
     return _run_job(command, _job_options(args))
 
@@ -424,6 +441,7 @@ def _cmd_line_send(args: argparse.Namespace) -> int:
         params=(("sub_account", sub), ("client_batch_id", client_batch_id or "")),
         open_client=open_client,
         open_stream=open_stream,
+        endpoint=_endpoint(args, "chatapps"),
     )
     return _run_job(command, _job_options(args))
 

@@ -30,7 +30,7 @@ TLS needs the ``trustme`` package: ``pip install 'aiomsg[testing]'``.
 from ._clock import SimClock
 from ._faults import ROUTES, Fault, FaultKind, FaultRule
 from ._recording import RecordedRequest
-from ._serve import populate, serve
+from ._serve import ListenError, populate, serve
 from ._simulator import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_API_KEY,
@@ -50,6 +50,7 @@ __all__ = [
     "Fault",
     "FaultKind",
     "FaultRule",
+    "ListenError",
     "RecordedRequest",
     "RevicomMessage",
     "SeededMessages",

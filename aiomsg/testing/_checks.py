@@ -7,6 +7,7 @@ error codes (api-error-codes) lives here.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
 
@@ -199,7 +200,7 @@ def _content_problem(content: dict[str, object], where: str) -> Rejection | None
             if problem is not None:
                 return problem
     icon = content.get("icon")
-    if icon is not None and (not isinstance(icon, str) or icon not in ICONS):
+    if icon is not None and not _one_of(icon, ICONS):
         return _bad(1000, "Invalid parameter", f"{where}content.icon is not a known icon")
     for name in ("list", "actions"):
         items = content.get(name)
@@ -230,13 +231,19 @@ def _fallback_problem(fallback: object, where: str) -> Rejection | None:
         if problem is not None:
             return problem
     encoding = fallback.get("encoding")
-    if encoding is not None and encoding not in ENCODINGS:
+    if encoding is not None and not _one_of(encoding, ENCODINGS):
         return _bad(
             1003,
             "Invalid Encoding",
             f"{where}smsFallback.encoding must be one of " + ", ".join(sorted(ENCODINGS)),
         )
     return None
+
+
+def _one_of(value: object, allowed: Collection[str]) -> bool:
+    """Enum membership, for any JSON value: the type first (a list or an object is not
+    hashable, and must earn the documented 400, not a crash)."""
+    return isinstance(value, str) and value in allowed
 
 
 def umid_problem(value: str) -> Rejection | None:

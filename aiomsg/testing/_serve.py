@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import signal
 import sys
-from typing import Any, TextIO
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, Final, TextIO
 
 import anyio
 
 from ._clock import SimClock
 from ._simulator import Simulator
 
-__all__ = ["populate", "serve"]
+__all__ = ["DEFAULT_REQUEST_LOG_LIMIT", "ListenError", "populate", "serve"]
+
+#: Requests a stand-alone simulator keeps in its log (it runs for days; the log must
+#: not grow without bound).
+DEFAULT_REQUEST_LOG_LIMIT: Final = 10_000
+
+
+class ListenError(OSError):
+    """The simulator could not listen where asked (port in use, address not local)."""
 
 
 def populate(sim: Simulator) -> dict[str, Any]:
@@ -81,6 +91,7 @@ async def serve(
     *,
     seed_data: bool = True,
     out: TextIO | None = None,
+    handle_signals: bool = False,
     **options: Any,
 ) -> None:
     """Run a simulator until cancelled, printing its URLs, API key and token to ``out``.
@@ -88,15 +99,45 @@ async def serve(
     Its clock follows the wall clock, so scheduled messages get sent and Revicom
     stops land on their own. LINE sends are scheduled (so they can be cancelled)
     unless ``schedule_line_sends=False`` is passed. ``seed_data`` seeds a few
-    messages, flows and Revicom messages (``populate``). Other ``options`` go to
-    ``Simulator``.
+    messages, flows and Revicom messages (``populate``). The request log keeps the
+    last ``DEFAULT_REQUEST_LOG_LIMIT`` requests unless ``request_log_limit`` says
+    otherwise. Other ``options`` go to ``Simulator``.
+
+    With ``handle_signals`` (what ``aiomsg simulator`` does), SIGINT and SIGTERM make
+    it return after a clean stop (its TLS files removed). Raises ``ListenError``
+    when it cannot listen on ``host``:``port``.
     """
     options.setdefault("clock", SimClock(follow_wall_clock=True))
     options.setdefault("schedule_line_sends", True)
+    options.setdefault("request_log_limit", DEFAULT_REQUEST_LOG_LIMIT)
     sim = Simulator(host=host, port=port, tls=tls, **options)
     stream = out if out is not None else sys.stdout
-    async with sim:
-        seeded = populate(sim) if seed_data else None
-        stream.write(describe(sim, seeded))
-        stream.flush()
-        await anyio.sleep_forever()
+    # Listening for the signals before starting: one that arrives while the
+    # simulator starts still ends it cleanly.
+    receiver: AbstractContextManager[Any] = (
+        anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM)
+        if handle_signals
+        else nullcontext()
+    )
+    with receiver as signals:
+        try:
+            await sim.start()
+        except OSError as exc:
+            where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            error = ListenError(
+                f"cannot listen on {where}: {exc.strerror or exc} (choose another --port, "
+                "or --port 0 for a free one; --host must be an address of this machine)"
+            )
+            error.errno = exc.errno
+            raise error from exc
+        try:
+            seeded = populate(sim) if seed_data else None
+            stream.write(describe(sim, seeded))
+            stream.flush()
+            if signals is None:
+                await anyio.sleep_forever()
+            async for _ in signals:
+                return
+        finally:
+            with anyio.CancelScope(shield=True):
+                await sim.stop()

@@ -208,7 +208,7 @@ class SimServer:
             match=dict(request.match_info),
         )
         if sim.record_requests:
-            sim.requests.append(rec)
+            _append(sim.requests, rec, sim.request_log_limit)
         return rec
 
     async def _handle(self, request: web.Request, route: _Route) -> web.StreamResponse:
@@ -269,7 +269,7 @@ class SimServer:
         rec.match.pop("tail", None)
         rec.raw_body = await request.read()
         rec.body = _decode(rec.raw_body)
-        sim.unexpected_requests.append(rec)
+        _append(sim.unexpected_requests, rec, sim.request_log_limit)
         message = (
             f"No such endpoint in the aiomsg simulator: {request.method} {rec.path} "
             "(8x8 APIs live under /chatapps and /sms, Revicom under /revicom)"
@@ -509,12 +509,10 @@ class SimServer:
             return self._reject("chatapps", problem)
         if account_id.lower() not in sim._state.keys[key].accounts:
             return self._error("chatapps", 403, 1201, "Access forbidden")
+        # 8x8 limits Flow management per API key (100 requests per minute), whatever
+        # the account.
         limited = self._rate_limited(
-            "chatapps",
-            "flows",
-            account_id.lower(),
-            sim.flows_rate_limit,
-            sim.flows_rate_limit_burst,
+            "chatapps", "flows", key, sim.flows_rate_limit, sim.flows_rate_limit_burst
         )
         if limited is not None:
             return limited
@@ -537,6 +535,13 @@ class SimServer:
         items = [{"messageUuid": u, "code": state.stop(u)} for u in ctx.body["uuids"]]
         errors = any(item["code"] in (403, 404) for item in items)
         return _Answer(200, _ENCODER.encode({"errors": errors, "items": items}))
+
+
+def _append(log: list[RecordedRequest], rec: RecordedRequest, limit: int | None) -> None:
+    """Add to a request log, keeping only the latest ``limit`` records."""
+    log.append(rec)
+    if limit is not None and len(log) > limit:
+        del log[: len(log) - limit]
 
 
 def _decode(raw: bytes) -> Any:

@@ -78,7 +78,8 @@ class Simulator:
       Revicom Basic token. More keys: ``add_api_key``.
     - ``rate_limit``: requests per second per sub-account (None: unlimited), with
       ``rate_limit_burst`` (default one second's worth); ``flows_rate_limit`` the same
-      per account for WhatsApp Flows. Over the limit: 429 with ``Retry-After``.
+      per API key for WhatsApp Flows (8x8: 100 requests per minute per API key).
+      Over the limit: 429 with ``Retry-After``.
     - ``schedule_line_sends``: LINE sends create scheduled messages (cancellable for
       ``schedule_delay`` simulated seconds) instead of sending them at once.
     - ``per_message_rejection``: an invalid message in a LINE batch is rejected on
@@ -87,7 +88,8 @@ class Simulator:
     - ``seed``: makes generated ids and probabilistic faults repeatable.
     - ``clock``: a ``SimClock``; the default one moves only with ``advance()``.
     - ``record_requests``: keep every request in ``requests`` (unknown routes are
-      always kept in ``unexpected_requests``).
+      always kept in ``unexpected_requests``). ``request_log_limit``: keep only the
+      latest that many in each (None: no limit), for a long-running simulator.
 
     Where the providers document no answer, the simulator picks one and keeps to it:
     an unknown batch id cancels nothing (``{"cancelledCount": 0}``, as the spec lists
@@ -121,12 +123,17 @@ class Simulator:
         seed: int | None = None,
         clock: SimClock | None = None,
         record_requests: bool = True,
+        request_log_limit: int | None = None,
     ) -> None:
         if isinstance(sub_accounts, str):
             raise TypeError("sub_accounts takes a collection of ids, not one string")
         for name, limit in (("rate_limit", rate_limit), ("flows_rate_limit", flows_rate_limit)):
             if limit is not None and not (limit > 0 and math.isfinite(limit)):
                 raise ValueError(f"{name} must be a positive number or None")
+        if request_log_limit is not None and (
+            type(request_log_limit) is not int or request_log_limit < 1
+        ):
+            raise ValueError("request_log_limit must be a whole number >= 1, or None")
         _check_delay("stop_delay", stop_delay)
         _check_delay("schedule_delay", schedule_delay)
         if not revicom_token or not api_key:
@@ -147,6 +154,7 @@ class Simulator:
         self.schedule_delay = schedule_delay
         self.per_message_rejection = per_message_rejection
         self.record_requests = record_requests
+        self.request_log_limit = request_log_limit
         self.requests: list[RecordedRequest] = []
         """Every request received, in arrival order (when ``record_requests``)."""
         self.unexpected_requests: list[RecordedRequest] = []
@@ -169,11 +177,18 @@ class Simulator:
         if self._server.running:
             return self
         ssl_context = None
-        if self.tls:
-            if self._tls is None:
-                self._tls = TLSMaterial(self.host)
-            ssl_context = self._tls.server_context(self.tls_max_version)
-        self._port = await self._server.start(self.host, self._port, ssl_context)
+        try:
+            if self.tls:
+                if self._tls is None:
+                    self._tls = TLSMaterial(self.host)
+                ssl_context = self._tls.server_context(self.tls_max_version)
+            self._port = await self._server.start(self.host, self._port, ssl_context)
+        except BaseException:
+            # Not started (port in use, say): leave no certificate files behind.
+            if self._tls is not None:
+                self._tls.cleanup()
+                self._tls = None
+            raise
         return self
 
     async def stop(self) -> None:

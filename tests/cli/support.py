@@ -76,19 +76,25 @@ async def run_cli(
     return Result(proc.returncode, out.decode(), err.decode())
 
 
-async def start_cli(*args: str, env: dict[str, str], stderr: Path) -> asyncio.subprocess.Process:
-    """Start the command in the background (output to a file, so it never blocks)."""
+async def start_cli(
+    *args: str, env: dict[str, str], stderr: Path, stdin: Path | None = None
+) -> asyncio.subprocess.Process:
+    """Start the command in the background (output to a file, so it never blocks);
+    ``stdin`` is a file piped into its standard input."""
     err = os.open(stderr, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    source = os.open(stdin, os.O_RDONLY) if stdin is not None else asyncio.subprocess.DEVNULL
     try:
         return await asyncio.create_subprocess_exec(
             *command(*args),
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=source,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=err,
             env=env,
         )
     finally:
         os.close(err)
+        if stdin is not None:
+            os.close(source)
 
 
 async def kill(proc: asyncio.subprocess.Process) -> None:

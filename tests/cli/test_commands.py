@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
+import socket
 from pathlib import Path
 
 import pytest
 
+from aiomsg.cli import main
 from aiomsg.testing import Simulator
 
 from .support import (
@@ -252,7 +255,7 @@ async def test_a_bad_jsonl_line_names_line_and_field(
 ) -> None:
     messages = line_messages(3)
     messages[1]["content"]["icon"] = "sparkles"
-    lines = [*map(__import__("json").dumps, messages), "[1, 2]", "{oops"]
+    lines = [*map(json.dumps, messages), "[1, 2]", "{oops"]
     source = write_lines(tmp_path / "messages.jsonl", lines)
 
     result = await run_cli("8x8", "line", "send", SUB, str(source), env=env)
@@ -449,3 +452,153 @@ async def test_simulator_command_serves_until_interrupted() -> None:
         assert await wait_exit(proc, 20) == 0
     finally:
         await kill(proc)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+async def test_simulator_over_tls_removes_its_certificate_files_when_stopped(
+    stop: signal.Signals, tmp_path: Path
+) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        *command("simulator", "--tls"),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=cli_env(None, TMPDIR=str(tmp_path)),
+    )
+    try:
+        assert proc.stdout is not None
+        banner = ""
+        while "Press Ctrl-C" not in banner:
+            line = await asyncio.wait_for(proc.stdout.readline(), 20)
+            assert line, "the simulator exited early"
+            banner += line.decode()
+        assert [name[:11] for name in _names(tmp_path)] == ["aiomsg-sim-"]
+        os.kill(proc.pid, stop)
+        assert await wait_exit(proc, 20) == 0
+    finally:
+        await kill(proc)
+    assert _names(tmp_path) == [], "the TLS files are removed"
+
+
+@pytest.mark.parametrize("tls", [False, True])
+async def test_simulator_on_a_busy_port_is_a_usage_error(tls: bool, tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        args = ["simulator", "--port", str(port), *(["--tls"] if tls else [])]
+        result = await run_cli(*args, env=cli_env(None, TMPDIR=str(tmp_path)))
+    assert result.code == 2, result.err
+    assert f"cannot listen on 127.0.0.1:{port}" in result.err
+    assert "Traceback" not in result.err
+    assert _names(tmp_path) == [], "no TLS files left behind"
+
+
+def _names(path: Path) -> list[str]:
+    return sorted(p.name for p in path.iterdir())
+
+
+async def test_simulator_on_an_address_not_of_this_machine_is_a_usage_error() -> None:
+    result = await run_cli("simulator", "--host", "192.0.2.1", env=cli_env(None))
+    assert result.code == 2, result.err
+    assert "cannot listen on 192.0.2.1:0" in result.err
+
+
+# ---------------------------------------------------------------------------- LINE ids
+
+
+async def test_identical_lines_share_one_id_and_are_sent_once(
+    sim: Simulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    message = {"user": {"msisdn": "+6591230000"}, "content": {"title": "Hi", "icon": "bell"}}
+    same = '{ "content": {"icon": "bell", "title": "Hi"},  "user": {"msisdn": "+6591230000"} }'
+    other = {"user": {"msisdn": "+6591230001"}, "content": {"title": "Hi", "icon": "bell"}}
+    source = write_lines(
+        tmp_path / "messages.jsonl", [json.dumps(message), same, json.dumps(other)]
+    )
+    report = tmp_path / "report.jsonl"
+    args = ("8x8", "line", "send", SUB, str(source), "--report", str(report))
+
+    result = await run_cli(*args, env=env)
+
+    assert result.code == 0, result.err
+    rows = by_index(read_report(report), 3)
+    assert [r["outcome"] for r in rows] == ["accepted"] * 3
+    assert rows[0]["id"] == rows[1]["id"] != rows[2]["id"]
+    (request,) = sim.requests_for("chatapps.send_line_notification_batch")
+    assert sent_message_ids([request]) == [rows[0]["id"], rows[2]["id"]], "sent once"
+    assert len(sim.find_messages(api="chatapps")) == 2
+
+    # The ids come from the content: the same in another run, whatever the file.
+    write_lines(tmp_path / "again.jsonl", [json.dumps(other), json.dumps(message)])
+    reordered = await run_cli(
+        "8x8", "line", "send", SUB, str(tmp_path / "again.jsonl"), "--report", "-", env=env
+    )
+    ids = [json.loads(line)["id"] for line in reordered.out.splitlines()]
+    assert ids == [rows[2]["id"], rows[0]["id"]]
+
+
+# ---------------------------------------------------------------------------- privacy
+
+
+async def test_phone_numbers_in_bad_lines_are_masked_everywhere(
+    sim: Simulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    good = sim.add_revicom_messages(1)
+    bad = ["+65 9123 4567", "+65-9123-4568", "tel:6591234569", "bad-1"]
+    source = write_lines(tmp_path / "uuids.txt", [*good, *bad])
+    report = tmp_path / "report.jsonl"
+
+    refused = await run_cli("revicom", "stop", str(source), env=env)
+    skipped = await run_cli(
+        "revicom", "stop", str(source), "--skip-invalid", "--report", str(report), env=env
+    )
+
+    assert refused.code == 2
+    assert skipped.code == 1, skipped.err
+    rows = by_index(read_report(report), 5)
+    shown = refused.err + skipped.err + report.read_text()
+    for number in ("9123", "91234568", "91234569", "659123"):
+        assert number not in shown.replace("***", "")
+    assert [r["id"] for r in rows[1:]] == ["***4567", "***4568", "tel:***4569", "bad-1"]
+    assert "'***4567' is not a uuid" in refused.err
+    assert sent_uuids(sim.requests) == good
+
+
+# ---------------------------------------------------------------------------- --quiet
+
+
+async def test_quiet_silences_progress_and_summary_not_results(
+    sim: Simulator, env: dict[str, str]
+) -> None:
+    seeded = sim.add_sms_messages(2)
+    assert seeded.batch_id is not None
+    batch = await run_cli("8x8", "sms", "cancel-batch", SUB, seeded.batch_id, "--quiet", env=env)
+    assert batch.code == 0
+    assert batch.out.startswith(f"batch {seeded.batch_id}: 2 scheduled messages cancelled")
+    assert batch.err == ""
+    flow = sim.add_flow("channel-1", status="DRAFT")
+    deleted = await run_cli(
+        "8x8", "flows", "delete", sim.account_id, "channel-1", flow, "--quiet", env=env
+    )
+    assert deleted.code == 0
+    assert flow in deleted.out
+    assert deleted.err == ""
+    missing = await run_cli(
+        "8x8", "flows", "delete", sim.account_id, "channel-1", flow, "--quiet", env=env
+    )
+    assert missing.code == 1
+    assert "404" in missing.err  # errors are still shown
+
+
+@pytest.mark.parametrize(
+    "args", [["revicom", "stop"], ["8x8", "sms", "cancel-batch"], ["8x8", "flows", "delete"]]
+)
+def test_quiet_is_described_the_same_in_every_help(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main([*args, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "nothing on standard error but errors: no progress bar, no summary (results are " \
+        "data and still go to standard output)" in text  # fmt: skip

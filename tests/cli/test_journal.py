@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -33,6 +34,9 @@ def test_ranges_hold_exactly_the_positions_added(spans: list[tuple[int, int]]) -
     assert [i for i in range(90) if i in cursor] == sorted(expected)
     listed = list(ranges)
     assert all(b < c for (_, b), (c, _) in itertools.pairwise(listed))  # no touching
+    removed = IndexRanges(ranges)
+    removed.discard(12, 33)
+    assert [i for a, b in removed for i in range(a, b)] == sorted(expected - set(range(12, 33)))
     other = IndexRanges([(5, 15), (40, 45)])
     assert [i for a, b in ranges.minus(other) for i in range(a, b)] == sorted(
         expected - set(range(5, 15)) - set(range(40, 45))
@@ -115,3 +119,60 @@ def test_another_job_is_refused_and_in_flight_is_sent_minus_done(tmp_path: Path)
     assert not (tmp_path / "missing").exists()
     assert list(Journal.open(str(tmp_path / "missing"), IDENTITY, readonly=True).done) == []
     assert not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"my notes, no newline at the end",
+        b"3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        b'{"journal": "something else"',
+        b'{"journal":"aiomsx"',
+    ],
+)
+@pytest.mark.parametrize("readonly", [False, True])
+def test_a_file_that_is_not_a_journal_is_never_overwritten(
+    tmp_path: Path, content: bytes, readonly: bool
+) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(content)
+    with pytest.raises(JournalError, match="is not an aiomsg journal; it was left as it is"):
+        Journal.open(str(path), IDENTITY, readonly=readonly)
+    assert path.read_bytes() == content
+
+
+@pytest.mark.parametrize("cut", [1, 12, 20, 40, -1])
+def test_a_torn_header_is_a_fresh_start(tmp_path: Path, cut: int) -> None:
+    path = tmp_path / "j"
+    Journal.open(str(path), IDENTITY).close()
+    header = path.read_bytes()
+    path.write_bytes(header[:cut])  # killed while writing the header
+
+    journal = Journal.open(str(path), IDENTITY)
+    journal.record_done([(0, 2)], [(2, "stopped", 200, None)])
+    journal.close()
+    assert path.read_bytes().startswith(header)
+    assert list(Journal.open(str(path), IDENTITY, readonly=True).done) == [(0, 2)]
+
+
+def test_unsent_withdraws_only_what_it_names_and_order_counts(tmp_path: Path) -> None:
+    path = str(tmp_path / "j")
+    journal = Journal.open(path, IDENTITY, sync_each=True)
+    journal.record_sent([(0, 30)])
+    journal.record_unsent([(10, 20)])  # refused: provably not taken
+    journal.record_sent([(10, 15)])  # sent again, answer never came
+    journal.record_done([(0, 5)], [(5, "accepted", None, None)])
+    journal.close()
+    assert list(Journal.open(path, IDENTITY, readonly=True).in_flight()) == [(5, 15), (20, 30)]
+
+
+def test_the_endpoint_is_part_of_the_identity(tmp_path: Path) -> None:
+    path = str(tmp_path / "j")
+    here = dataclasses.replace(IDENTITY, endpoint=(("base_url", "https://a.example"),))
+    there = dataclasses.replace(IDENTITY, endpoint=(("base_url", "https://b.example"),))
+    Journal.open(path, here).close()
+    with pytest.raises(JournalError, match=r"against base_url https://a\.example") as raised:
+        Journal.open(path, there)
+    assert "this run is" in str(raised.value)
+    assert "against base_url https://b.example" in str(raised.value)
+    Journal.open(path, here).close()

@@ -192,6 +192,78 @@ async def test_invalid_line_batch_is_400(raw: Raw, sim: Simulator, body: Any, co
     assert rec.error == out["message"]
 
 
+# Every field that takes a string (or one of a set of strings), given another JSON
+# type, earns 8x8's documented 400 and code, never a crash (500).
+_STRING_FIELDS = [
+    (("user", "msisdn"), 1002),
+    (("user", "country"), 3018),
+    (("content", "title"), 1000),
+    (("content", "company"), 1000),
+    (("content", "greeting"), 1000),
+    (("content", "explanation"), 1000),
+    (("content", "icon"), 1000),
+    (("clientMessageId",), 1000),
+    (("dlrCallbackUrl",), 3020),
+    (("smsFallback", "source"), 1000),
+    (("smsFallback", "text"), 1000),
+    (("smsFallback", "encoding"), 1003),
+]
+_NOT_STRINGS = [["UCS2"], {"UCS2": 1}, [], {}, 7, 2.5, True]
+_VALUE_IDS = ["list", "object", "empty-list", "empty-object", "int", "float", "bool"]
+
+
+def _with_field(path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    msg = line()
+    parent = msg
+    for key in path[:-1]:
+        parent = parent.setdefault(key, {})
+    parent[path[-1]] = value
+    return msg
+
+
+@pytest.mark.parametrize("value", _NOT_STRINGS, ids=_VALUE_IDS)
+@pytest.mark.parametrize(
+    ("path", "code"), _STRING_FIELDS, ids=[".".join(p) for p, _ in _STRING_FIELDS]
+)
+async def test_a_string_field_of_another_type_is_400_never_500(
+    raw: Raw, sim: Simulator, path: tuple[str, ...], code: int, value: Any
+) -> None:
+    status, _, out = await raw.call("POST", batch_url(raw), json=_batch(_with_field(path, value)))
+    assert_error(status, out, 400, code)
+    assert sim.batches == []
+    single = raw.chatapps(f"/subaccounts/{SUB}/lon")
+    status, _, out = await raw.call("POST", single, json=_with_field(path, value))
+    assert_error(status, out, 400, code)
+    sim.per_message_rejection = True
+    status, _, out = await raw.call(
+        "POST",
+        batch_url(raw),
+        json=_batch(_with_field(path, value), includeMessagesInResponse=True),
+    )
+    assert status == 200
+    assert out["messages"][0]["status"]["errorCode"] == code
+
+
+@pytest.mark.parametrize("value", _NOT_STRINGS, ids=_VALUE_IDS)
+async def test_batch_fields_of_another_type_are_400_never_500(raw: Raw, value: Any) -> None:
+    cases = [
+        (_batch(line(), clientBatchId=value), 1000),
+        (_batch(line(), includeMessagesInResponse=value), 1000),
+        # A non-empty array of strings: messages that are not objects.
+        ({"messages": value}, 1000 if isinstance(value, list) and value else 3012),
+        (_batch(value), 3001 if isinstance(value, dict) else 1000),  # an object: no user
+    ]
+    for body, code in cases:
+        if body.get("includeMessagesInResponse") is True:
+            continue  # a valid value: nothing to refuse
+        status, _, out = await raw.call("POST", batch_url(raw), json=body)
+        assert_error(status, out, 400, code)
+    for body in ({"uuids": value}, {"uuids": [value]}, value):
+        status, _, out = await raw.call("POST", raw.revicom(), json=body)
+        assert status == 400, out
+        assert out["errors"] is True
+
+
 async def test_exactly_1000_messages_are_accepted(raw: Raw) -> None:
     status, _, out = await raw.call("POST", batch_url(raw), json=_batch(*[line()] * 1000))
     assert (status, out["acceptedCount"]) == (200, 1000)
@@ -388,12 +460,20 @@ async def test_rate_limit_per_sub_account(raw: Raw, sim: Simulator) -> None:
     assert (await raw.call("DELETE", url))[0] == 404
 
 
-async def test_flows_rate_limit_per_account(raw: Raw, sim: Simulator) -> None:
+async def test_flows_rate_limit_per_api_key(raw: Raw, sim: Simulator) -> None:
+    # 8x8: "100 requests per minute per API key", whatever the account.
+    other_account = "0123456789abcdef0123456789abcdef"
+    sim.add_account(other_account)
+    sim.add_api_key("second-key", account_ids=(sim.account_id,))
     sim.flows_rate_limit = 1 / 60
     sim.flows_rate_limit_burst = 1
     assert (await raw.call("DELETE", flow_url(raw, "f")))[0] == 404
-    status, headers, _ = await raw.call("DELETE", flow_url(raw, "f"))
-    assert (status, headers["Retry-After"]) == (429, "60")
+    status, headers, _ = await raw.call("DELETE", flow_url(raw, "f", other_account))
+    assert (status, headers["Retry-After"]) == (429, "60"), "the same key, another account"
+    second = await raw.call("DELETE", flow_url(raw, "f"), auth="Bearer second-key")
+    assert second[0] == 404, "another key, the same account: its own budget"
+    status, _, _ = await raw.call("DELETE", flow_url(raw, "f"), auth="Bearer second-key")
+    assert status == 429
 
 
 async def test_rate_limit_default_is_8x8s(sim: Simulator) -> None:

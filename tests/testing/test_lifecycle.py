@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
+import tempfile
+from pathlib import Path
 
 import aiohttp
 import anyio
@@ -119,3 +122,40 @@ async def test_426_can_be_switched_off() -> None:
             headers = {"Authorization": f"Bearer {sim.api_key}"}
             async with session.delete(url, ssl=ctx, headers=headers) as resp:
                 assert resp.status == 404
+
+
+async def test_a_failed_tls_start_leaves_no_certificate_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        sim = Simulator(tls=True, port=busy.getsockname()[1])
+        with pytest.raises(OSError, match="address already in use"):
+            await sim.start()
+    assert not sim.started
+    assert _names(tmp_path) == []
+    async with sim:  # the port is free again: it starts, with new certificate files
+        assert len(_names(tmp_path)) == 1
+    assert _names(tmp_path) == []
+
+
+def _names(path: Path) -> list[str]:
+    return sorted(p.name for p in path.iterdir())
+
+
+async def test_the_request_log_can_be_bounded() -> None:
+    with pytest.raises(ValueError, match="request_log_limit"):
+        Simulator(request_log_limit=0)
+    async with Simulator(request_log_limit=3) as sim, aiohttp.ClientSession() as session:
+        for i in range(5):
+            async with session.get(f"{sim.url}/nowhere/{i}") as resp:
+                await resp.read()
+            url = f"{sim.sms_url}/api/v1/subaccounts/{SUB}/messages/{UMID}"
+            async with session.delete(url) as resp:
+                assert resp.status == 401
+        assert [r.path for r in sim.unexpected_requests] == [f"/nowhere/{i}" for i in (2, 3, 4)]
+        # The latest three of ten (requests to unknown routes are logged in both).
+        assert [r.route for r in sim.requests] == ["sms.cancel_message", None, "sms.cancel_message"]
+        sim.clear_requests()

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import io
+import os
 import re
+import signal
+import socket
 
 import anyio
+import pytest
 
 import aiomsg
-from aiomsg.testing import serve
+from aiomsg.testing import ListenError, serve
 
 
 async def test_serve_prints_what_a_client_needs_and_runs_until_cancelled() -> None:
@@ -54,3 +59,32 @@ async def test_serve_over_tls_names_the_ca_file() -> None:
             assert re.search(r"^export SSL_CERT_FILE=\S+ca\.pem", out.getvalue(), re.MULTILINE)
             assert "seeded:" not in out.getvalue()
             tg.cancel_scope.cancel()
+
+
+async def test_serve_keeps_a_bounded_request_log_and_says_when_it_cannot_listen() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with anyio.fail_after(10), pytest.raises(ListenError) as raised:
+            await serve(port=port, out=io.StringIO())
+    assert isinstance(raised.value, OSError)
+    assert raised.value.errno == errno.EADDRINUSE
+    assert str(raised.value).startswith(f"cannot listen on 127.0.0.1:{port}: ")
+
+
+async def test_serve_handles_sigterm_like_sigint() -> None:
+    out = io.StringIO()
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: serve(tls=True, out=out, seed_data=False, handle_signals=True))
+            for _ in range(500):
+                if "Ctrl-C" in out.getvalue():
+                    break
+                await asyncio.sleep(0.01)
+            found = re.search(r"^export SSL_CERT_FILE=(\S+)", out.getvalue(), re.MULTILINE)
+            assert found is not None
+            ca = anyio.Path(found[1])
+            assert await ca.exists()
+            os.kill(os.getpid(), signal.SIGTERM)  # serve() returns: the group ends
+    assert not await ca.parent.exists(), "stopped cleanly: the TLS files are gone"
