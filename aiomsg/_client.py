@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Final, TypeVar
 
 import aiohttp
+import anyio.lowlevel
 from yarl import URL
 
 from ._core import CallStats, Requester, RequestEvent
@@ -122,6 +123,9 @@ class BaseClient:
     async def __aenter__(self: _C) -> _C:
         if self.closed:
             raise ClientClosedError()
+        # anyio loads its event-loop backend on first use (about 15 ms): pay that
+        # here, with the client's set-up, rather than inside the first call.
+        await anyio.lowlevel.checkpoint()
         return self
 
     async def __aexit__(
