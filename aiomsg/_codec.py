@@ -6,7 +6,8 @@ from typing import Any, Final, TypeVar
 
 import msgspec
 
-from ._errors import APIResponseError, ValidationError
+from ._errors import APIResponseError
+from ._validation import unencodable
 
 __all__ = ["decode", "decoder_for", "encode"]
 
@@ -21,11 +22,7 @@ def encode(body: object, field: str = "body") -> bytes:
     try:
         return _ENCODER.encode(body)
     except UnicodeEncodeError:
-        raise ValidationError(
-            field,
-            "contains a character that cannot be encoded (a lone surrogate)",
-            "valid Unicode text",
-        ) from None
+        raise unencodable(field) from None
 
 
 def decoder_for(tp: type[T]) -> msgspec.json.Decoder[T]:

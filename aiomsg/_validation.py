@@ -53,6 +53,14 @@ def describe(value: object) -> str:
     return f"a value of type {type(value).__name__}"
 
 
+def unencodable(field: str) -> ValidationError:
+    """The error for text that cannot be sent as UTF-8 (a lone surrogate)."""
+    return ValidationError(
+        field, "contains a character that cannot be encoded (a lone surrogate)",
+        "valid Unicode text",
+    )  # fmt: skip
+
+
 def require_str(field: str, value: object) -> str:
     if not isinstance(value, str):
         raise ValidationError(field, f"got {describe(value)}", "must be a string")
@@ -69,11 +77,7 @@ def check_text(field: str, value: str, max_length: int | None = None) -> None:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise ValidationError(
-                field,
-                "contains a character that cannot be encoded (a lone surrogate)",
-                "valid Unicode text",
-            ) from None
+            raise unencodable(field) from None
 
 
 def check_sub_account_id(value: object, field: str = "sub_account_id") -> str:
