@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -157,6 +157,20 @@ def _raise_exit(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
+def _pinner(cpu: int) -> Callable[[], None] | None:
+    """Run a process on one CPU: the server on one, the client on another, so neither
+    takes the other's core and run-to-run noise drops. None where that is not
+    possible (fewer than two CPUs, or no affinity call on this OS)."""
+    if not PIN or not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2:
+        return None
+    target = sorted(os.sched_getaffinity(0))[cpu]
+    return lambda: os.sched_setaffinity(0, {target})
+
+
+#: Set to False by --no-pin.
+PIN = True
+
+
 @contextlib.contextmanager
 def loopback_server() -> Iterator[str]:
     """Start the canned server in its own process; always end it, also on errors."""
@@ -166,6 +180,7 @@ def loopback_server() -> Iterator[str]:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        preexec_fn=_pinner(0),
     )
     try:
         assert proc.stdout is not None
@@ -226,7 +241,9 @@ def run_case(case: Case, url: str, workdir: Path, timeout: float) -> dict[str, A
         report = workdir / "report.jsonl"
         cmd += [f"--uuid-file={uuid_file}", f"--report-file={report}"]
     before = server_stats(url)
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, preexec_fn=_pinner(1)
+    )
     after = server_stats(url)
     lines = proc.stdout.strip().splitlines()
     try:
@@ -462,6 +479,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"comma-separated implementations to run (default: {','.join(IMPLS)})",
     )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per child run")
+    parser.add_argument(
+        "--no-pin", action="store_true", help="do not pin the server and client to separate CPUs"
+    )
     args = parser.parse_args(argv)
     args.only = [w.strip() for w in args.only.split(",") if w.strip()]
     args.impls = [i.strip() for i in args.impls.split(",") if i.strip()]
@@ -477,7 +497,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global PIN
     args = parse_args(argv)
+    PIN = not args.no_pin
     groups = plan(args)
     # End the server and the running child on termination too, not only on Ctrl-C.
     for sig in (signal.SIGTERM, signal.SIGHUP):
