@@ -31,6 +31,7 @@ from ._version import __version__
 from .bulk import (
     BatchRange,
     BulkInputError,
+    BulkInterruptedError,
     BulkOptions,
     BulkReport,
     ItemOutcome,
@@ -68,6 +69,7 @@ __all__ = [
     "BadRequestError",
     "BatchRange",
     "BulkInputError",
+    "BulkInterruptedError",
     "BulkOptions",
     "BulkReport",
     "CallStats",

@@ -60,7 +60,7 @@ from ._cli_input import (
 from ._cli_ranges import IndexRanges, ranges_of
 from ._cli_report import ReportError, ReportWriter, Row, open_report
 from ._journal import JobIdentity, Journal, JournalError, Run
-from .bulk import SUCCESSFUL, BulkOptions, InterruptedError_, Outcome, OutcomeStream
+from .bulk import SUCCESSFUL, BulkInterruptedError, BulkOptions, Outcome, OutcomeStream
 
 __all__ = [
     "EXIT_INCOMPLETE",
@@ -538,7 +538,7 @@ class BulkJob:
                 continue
             if outcomes[i] is Outcome.FAILED:
                 self.retryable += 1
-            elif outcomes[i] is Outcome.UNKNOWN and isinstance(errors[i], InterruptedError_):
+            elif outcomes[i] is Outcome.UNKNOWN and isinstance(errors[i], BulkInterruptedError):
                 self.interrupted += 1
         self._write(rows)
 

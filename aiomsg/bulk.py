@@ -44,11 +44,11 @@ __all__ = [
     "SUCCESSFUL",
     "BatchRange",
     "BulkInputError",
+    "BulkInterruptedError",
     "BulkOptions",
     "BulkReport",
     "Chunk",
     "ChunkResult",
-    "InterruptedError_",
     "ItemOutcome",
     "Outcome",
     "Progress",
@@ -175,7 +175,7 @@ def _rebuild_input_error(message: str, report: BulkReport) -> BulkInputError:
     return BulkInputError(message, report=report)
 
 
-class InterruptedError_(AiomsgError):
+class BulkInterruptedError(AiomsgError):
     """Set as ``ItemOutcome.error`` on items whose request was cut short by the job
     stopping (``abort``, ``deadline``, ``stop_on_failure``) before its answer arrived."""
 
@@ -289,7 +289,7 @@ class Chunk(Generic[T]):
         """The job stopped mid-request: what was on the wire is now unknown; what
         was still waiting to be sent stays ``not_attempted``."""
         self.tally = None
-        error = InterruptedError_(_INTERRUPTED)
+        error = BulkInterruptedError(_INTERRUPTED)
         for i in self.in_flight if self.wire else ():
             if self.outcomes[i] is Outcome.NOT_ATTEMPTED:
                 self.outcomes[i] = Outcome.UNKNOWN
@@ -298,10 +298,10 @@ class Chunk(Generic[T]):
         self._mark_not_attempted()
 
     def _mark_not_attempted(self) -> None:
-        error: InterruptedError_ | None = None
+        error: BulkInterruptedError | None = None
         for i, outcome in enumerate(self.outcomes):
             if outcome is Outcome.NOT_ATTEMPTED and self.errors[i] is None:
-                error = error or InterruptedError_(_NOT_ATTEMPTED_ERROR)
+                error = error or BulkInterruptedError(_NOT_ATTEMPTED_ERROR)
                 self.errors[i] = error
 
     def result(self) -> ChunkResult:
