@@ -5,42 +5,13 @@ from __future__ import annotations
 import ssl
 import sys
 from collections.abc import AsyncIterator, Iterator
-from types import SimpleNamespace
-from typing import Any
 
-import aiohttp
 import pytest
-from aioresponses import aioresponses
-from yarl import URL
 
 import aiomsg
+from tests.mockhttp import MockHTTP
 
 NO_RETRY = aiomsg.RetryPolicy(max_attempts=1)
-
-
-class _CompatResponse(aiohttp.ClientResponse):
-    """aioresponses 0.7.9 builds responses without the ``stream_writer`` aiohttp 3.14 requires."""
-
-    def __init__(self, method: str, url: URL, **kwargs: Any) -> None:
-        kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
-        super().__init__(method, url, **kwargs)
-
-
-class MockHTTP(aioresponses):
-    """aioresponses with helpers; a request with no registered answer fails loudly."""
-
-    def add(self, url: Any, method: str = "GET", **kwargs: Any) -> None:
-        kwargs.setdefault("response_class", _CompatResponse)
-        super().add(url, method, **kwargs)
-
-    def sent(self) -> list[tuple[str, URL, dict[str, Any]]]:
-        """Every request made: (method, url, keyword arguments given to aiohttp)."""
-        return [(m, u, call.kwargs) for (m, u), calls in self.requests.items() for call in calls]
-
-    def only_request(self) -> tuple[str, URL, dict[str, Any]]:
-        requests = self.sent()
-        assert len(requests) == 1, requests
-        return requests[0]
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import socket
 import ssl as ssl_module
 import struct
@@ -26,18 +25,14 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import Literal
 
-import aiohttp
 import anyio
-from aioresponses import aioresponses
-from yarl import URL
 
 __all__ = [
     "Drop",
     "FakeTime",
     "FaultServer",
-    "MockResponses",
     "Reply",
     "Reset",
     "SeenRequest",
@@ -335,32 +330,3 @@ class FakeTime:
         self.sleeps.append(seconds)
         self.now += max(0.0, seconds)
         await asyncio.sleep(0)
-
-
-# aioresponses 0.7.9 builds ClientResponse without the ``stream_writer`` argument that
-# newer aiohttp requires; give its fake responses a writer that has sent everything.
-class _SentWriter:
-    output_size = 0
-
-
-class _MockedResponse(aiohttp.ClientResponse):
-    def __init__(self, method: str, url: URL, **kwargs: Any) -> None:
-        if _NEEDS_STREAM_WRITER:
-            kwargs.setdefault("stream_writer", _SentWriter())
-        super().__init__(method, url, **kwargs)
-
-
-_NEEDS_STREAM_WRITER = "stream_writer" in inspect.signature(aiohttp.ClientResponse).parameters
-
-
-class MockResponses(aioresponses):
-    """``aioresponses`` whose canned responses work with the installed aiohttp."""
-
-    def add(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("response_class", _MockedResponse)
-        super().add(*args, **kwargs)
-
-    @property
-    def sent(self) -> int:
-        """How many requests were made, matched or not."""
-        return sum(len(calls) for calls in self.requests.values())

@@ -25,7 +25,7 @@ from aiomsg._limits import (
 from aiomsg._retry import CallKind, RetryBudget, RetryPolicy
 from aiomsg._transport import Host, Timeout, Transport
 from tests.faultserver import FakeTime, FaultServer, Reply
-from tests.faultserver import MockResponses as aioresponses
+from tests.mockhttp import MockHTTP as aioresponses
 
 BASE = "http://127.0.0.1:1"
 DELETE = Route("DELETE", "/v1/things/{thing}", CallKind.IDEMPOTENT)
@@ -307,7 +307,7 @@ async def test_429_on_one_call_makes_the_next_call_on_the_scope_wait() -> None:
                 await requester.call(DELETE, path, None, scope="a", limit=limit)
             await requester.call(DELETE, path, None, scope="a", limit=limit)
             await requester.call(DELETE, path, None, scope="b", limit=limit)
-            assert mock.sent == 3
+            assert mock.count == 3
     finally:
         await transport.aclose()
     # The second call (same scope) waited out the first call's Retry-After in the
@@ -332,7 +332,7 @@ async def test_pause_beyond_max_retry_after_fails_other_calls_fast() -> None:
                 await requester.call(DELETE, path, None, scope="a", limit=limit)
             with pytest.raises(RateLimitError) as info:
                 await requester.call(DELETE, path, None, scope="a", limit=limit)
-            assert mock.sent == 1  # the second call sent nothing
+            assert mock.count == 1  # the second call sent nothing
     finally:
         await transport.aclose()
     assert info.value.retry_after == 600.0
@@ -352,7 +352,7 @@ async def test_deadline_spent_waiting_for_the_limiter_sends_nothing() -> None:
             await requester.call(DELETE, path, None, scope="a", limit=limit, policy=policy)
             with pytest.raises(APITimeoutError) as info:
                 await requester.call(DELETE, path, None, scope="a", limit=limit, policy=policy)
-            assert mock.sent == 1
+            assert mock.count == 1
     finally:
         await transport.aclose()
     assert info.value.request_sent is False

@@ -53,7 +53,7 @@ from aiomsg._retry import (
 )
 from aiomsg._transport import Host, Timeout, Transport
 from tests.faultserver import FakeTime
-from tests.faultserver import MockResponses as aioresponses
+from tests.mockhttp import MockHTTP as aioresponses
 
 BASE = "http://127.0.0.1:1"
 DELETE = Route("DELETE", "/v1/things/{thing}", CallKind.IDEMPOTENT)
@@ -355,10 +355,6 @@ async def send(requester: Requester) -> int:
     return resp.status
 
 
-def sent(mock: aioresponses) -> int:
-    return sum(len(calls) for calls in mock.requests.values())
-
-
 def refused() -> aiohttp.ClientConnectorError:
     key = ConnectionKey("127.0.0.1", 1, False, True, None, None, None)
     return aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "Connection refused"))
@@ -372,7 +368,7 @@ async def test_idempotent_call_retries_each_transient_status(status: int) -> Non
             mock.delete(DELETE_URL, status=status)
             mock.delete(DELETE_URL, status=200, body=b"{}")
             assert await delete(requester) == 200
-            assert sent(mock) == 2
+            assert mock.count == 2
     assert time.sleeps == [0.25]  # backoff 0.5 * rand 0.5
     assert requester.stats.requests == 2
     assert requester.stats.retries == 1
@@ -402,7 +398,7 @@ async def test_idempotent_call_never_retries_final_statuses(
             mock.delete(DELETE_URL, status=status, repeat=True)
             with pytest.raises(error_type) as info:
                 await delete(requester)
-            assert sent(mock) == 1
+            assert mock.count == 1
     assert info.value.status_code == status
     assert time.sleeps == []
 
@@ -423,7 +419,7 @@ async def test_idempotent_call_retries_connection_failures(exception: Exception)
             mock.delete(DELETE_URL, exception=exception)
             mock.delete(DELETE_URL, status=200, body=b"{}")
             assert await delete(requester) == 200
-            assert sent(mock) == 2
+            assert mock.count == 2
 
 
 async def test_send_once_is_retried_after_a_refused_connection() -> None:
@@ -432,7 +428,7 @@ async def test_send_once_is_retried_after_a_refused_connection() -> None:
             mock.post(SEND_URL, exception=refused())
             mock.post(SEND_URL, status=200, body=b"{}")
             assert await send(requester) == 200
-            assert sent(mock) == 2
+            assert mock.count == 2
 
 
 async def test_send_once_is_retried_after_429() -> None:
@@ -442,7 +438,7 @@ async def test_send_once_is_retried_after_429() -> None:
             mock.post(SEND_URL, status=429, headers={"Retry-After": "2"})
             mock.post(SEND_URL, status=200, body=b"{}")
             assert await send(requester) == 200
-            assert sent(mock) == 2
+            assert mock.count == 2
     assert time.sleeps == [2.0]
 
 
@@ -469,7 +465,7 @@ async def test_send_once_is_never_retried_once_it_may_have_been_taken(
             mock.post(SEND_URL, status=200, body=b"{}")
             with pytest.raises(aiomsg.APIError) as info:
                 await send(requester)
-            assert sent(mock) == 1
+            assert mock.count == 1
     assert not isinstance(info.value, APIConnectionError) or info.value.request_sent
 
 
@@ -481,7 +477,7 @@ async def test_tls_errors_are_never_retried() -> None:
             mock.delete(DELETE_URL, exception=cert_error, repeat=True)
             with pytest.raises(TLSHandshakeError):
                 await delete(requester)
-            assert sent(mock) == 1
+            assert mock.count == 1
 
 
 async def test_attempts_are_configurable() -> None:
@@ -491,7 +487,7 @@ async def test_attempts_are_configurable() -> None:
             mock.delete(DELETE_URL, status=503, repeat=True)
             with pytest.raises(InternalServerError):
                 await delete(requester)
-            assert sent(mock) == 5
+            assert mock.count == 5
     # full jitter with rand 0.5 over ceilings 0.5, 1, 2, 4
     assert time.sleeps == [0.25, 0.5, 1.0, 2.0]
 
@@ -503,7 +499,7 @@ async def test_endless_429_ends_after_the_configured_attempts() -> None:
             mock.delete(DELETE_URL, status=429, headers={"Retry-After": "1"}, repeat=True)
             with pytest.raises(RateLimitError) as info:
                 await delete(requester)
-            assert sent(mock) == 4
+            assert mock.count == 4
     assert info.value.retry_after == 1.0
     assert requester.stats.rate_limited == 4
     # The caller sleeps the Retry-After; the shared limiter, paused for the same
@@ -520,7 +516,7 @@ async def test_endless_429_ends_at_the_deadline_without_sleeping_past_it() -> No
             with pytest.raises(RateLimitError):
                 await delete(requester)
             # t=0, 1, 2, 3: at 3 the next Retry-After would reach the deadline (3.5)
-            assert sent(mock) == 4
+            assert mock.count == 4
     assert sum(time.sleeps) < 3.5
     assert time.sleeps == [1.0, 1.0, 1.0]
 
@@ -546,7 +542,7 @@ async def test_no_sleep_passes_the_deadline(
             mock.delete(DELETE_URL, status=429, headers=headers, repeat=True)
             with pytest.raises((RateLimitError, APITimeoutError)):
                 await delete(requester)
-            assert 1 <= sent(mock) <= 50
+            assert 1 <= mock.count <= 50
     assert time.now - start < deadline
 
 
@@ -557,7 +553,7 @@ async def test_retry_after_beyond_max_retry_after_raises_at_once() -> None:
             mock.delete(DELETE_URL, status=429, headers={"Retry-After": "61"}, repeat=True)
             with pytest.raises(RateLimitError) as info:
                 await delete(requester)
-            assert sent(mock) == 1
+            assert mock.count == 1
     assert info.value.retry_after == 61.0
     assert time.sleeps == []
 
@@ -569,7 +565,7 @@ async def test_retry_after_beyond_the_deadline_raises_at_once() -> None:
             mock.delete(DELETE_URL, status=429, headers={"Retry-After": "10"}, repeat=True)
             with pytest.raises(RateLimitError) as info:
                 await delete(requester)
-            assert sent(mock) == 1
+            assert mock.count == 1
     assert info.value.retry_after == 10.0
     assert time.sleeps == []
 
@@ -595,7 +591,7 @@ async def test_garbage_retry_after_falls_back_to_backoff(garbage: str) -> None:
             mock.delete(DELETE_URL, status=429, headers={"Retry-After": garbage})
             mock.delete(DELETE_URL, status=200, body=b"{}")
             assert await delete(requester) == 200
-            assert sent(mock) == 2
+            assert mock.count == 2
     assert time.sleeps == [0.25]
 
 
@@ -606,11 +602,11 @@ async def test_retry_budget_exhaustion_stops_retries_client_wide() -> None:
             mock.delete(DELETE_URL, status=503, repeat=True)
             with pytest.raises(InternalServerError):
                 await delete(requester)
-            assert sent(mock) == 3  # two retries paid for, then the budget is empty
+            assert mock.count == 3  # two retries paid for, then the budget is empty
             assert budget.tokens == 0
             with pytest.raises(InternalServerError):
                 await delete(requester)
-            assert sent(mock) == 4  # another call: no retry at all
+            assert mock.count == 4  # another call: no retry at all
         with aioresponses() as mock:
             mock.delete(DELETE_URL, status=200, body=b"{}")  # a success earns tokens back
             mock.delete(DELETE_URL, status=503)
@@ -618,7 +614,7 @@ async def test_retry_budget_exhaustion_stops_retries_client_wide() -> None:
             await delete(requester)
             assert budget.tokens == 5
             assert await delete(requester) == 200
-            assert sent(mock) == 3
+            assert mock.count == 3
 
 
 async def test_per_call_policy_overrides_the_client_policy() -> None:
@@ -627,7 +623,7 @@ async def test_per_call_policy_overrides_the_client_policy() -> None:
             mock.delete(DELETE_URL, status=503, repeat=True)
             with pytest.raises(InternalServerError):
                 await delete(requester, RetryPolicy(max_attempts=1))
-            assert sent(mock) == 1
+            assert mock.count == 1
 
 
 # ---------------------------------------------------------------- observability
@@ -667,7 +663,7 @@ async def test_a_failing_hook_does_not_change_the_outcome(
             mock.post(SEND_URL, status=200, body=b"{}")
             with caplog.at_level(logging.WARNING, logger="aiomsg"):
                 assert await send(requester) == 200
-            assert sent(mock) == 1
+            assert mock.count == 1
     assert "on_request hook raised" in caplog.text
 
 
