@@ -315,23 +315,26 @@ def _json_type(obj: object) -> str:
     return "a number"
 
 
-def derived_message_id(message: LineNotification) -> str:
-    """The clientMessageId of a message that has none: a uuid5 of its canonical
-    encoding (fields in a fixed order, no whitespace), the same for every identical
-    message however its line was written."""
+def derived_message_id(message: LineNotification, scope: str) -> str:
+    """The clientMessageId of a message that has none: a uuid5 of the job's input
+    digest (``scope``) and the message's canonical encoding (fields in a fixed order,
+    no whitespace). Identical messages of one input share it, however their lines were
+    written, and every run over that input gives the same id; the same message in
+    another input gets another id, so reconciling by id stays unambiguous."""
     canonical = encode(msgspec.structs.replace(message, client_message_id=msgspec.UNSET))
-    return str(uuid.uuid5(_CLIENT_MESSAGE_ID_NAMESPACE, canonical.decode()))
+    return str(uuid.uuid5(_CLIENT_MESSAGE_ID_NAMESPACE, f"{scope}\n{canonical.decode()}"))
 
 
-def line_message(item: bytes) -> LineNotification:
+def line_message(item: bytes, scope: str) -> LineNotification:
     """A checked JSONL line as the message to send, with a clientMessageId."""
     message = as_line_notification(_decode_json(item), "message")
     if message.client_message_id is msgspec.UNSET:
-        message = msgspec.structs.replace(message, client_message_id=derived_message_id(message))
+        cmid = derived_message_id(message, scope)
+        message = msgspec.structs.replace(message, client_message_id=cmid)
     return message
 
 
-def line_message_id(item: bytes) -> str | None:
+def line_message_id(item: bytes, scope: str) -> str | None:
     """The clientMessageId a JSONL line is (or would be) sent with; for a line that is
     not a valid message, its clientMessageId if it has one."""
     try:
@@ -343,6 +346,6 @@ def line_message_id(item: bytes) -> str | None:
     if cmid is not None:
         return None
     try:
-        return derived_message_id(as_line_notification(_decode_json(item), "message"))
+        return derived_message_id(as_line_notification(_decode_json(item), "message"), scope)
     except (ValidationError, msgspec.DecodeError):
         return None

@@ -400,8 +400,8 @@ class BulkJob:
                 error = f"line {lineno}: {problem_of(kind, item)}"
                 rows.append((index, self._bad_item_id(item), Outcome.FAILED.value, None, error))
             elif in_flight is not None and index in in_flight:
-                rows.append((index, line_message_id(item), Outcome.UNKNOWN.value, None,
-                             _IN_FLIGHT_ERROR))  # fmt: skip
+                cmid = line_message_id(item, self.scan.digest)
+                rows.append((index, cmid, Outcome.UNKNOWN.value, None, _IN_FLIGHT_ERROR))
             else:
                 continue
             counts[rows[-1][2]] += 1
@@ -412,19 +412,23 @@ class BulkJob:
 
     def _item_id(self, item: bytes) -> str | None:
         if self.command.kind == "line":
-            return line_message_id(item)
+            return line_message_id(item, self.scan.digest)
         return item.decode("ascii")
 
     def _bad_item_id(self, item: bytes) -> str | None:
         """The report id of a bad line: what it holds, with phone numbers masked."""
         if self.command.kind == "line":
-            cmid = line_message_id(item)
+            cmid = line_message_id(item, self.scan.digest)
             return None if cmid is None else masked_id(cmid.encode("utf-8", "replace"))
         return masked_id(item)
 
     def _convert(self, item: bytes) -> Any:
         """A checked input line as the bulk call takes it."""
-        return line_message(item) if self.command.kind == "line" else item.decode("ascii")
+        return (
+            line_message(item, self.scan.digest)
+            if self.command.kind == "line"
+            else item.decode("ascii")
+        )
 
     def _feed(self) -> Iterator[tuple[int, bytes]]:
         """The items to send, with their input positions, in input order."""

@@ -174,6 +174,7 @@ class Requester:
         last_start = None if deadline is None else deadline - MIN_ATTEMPT_TIME
         max_pause = policy.max_retry_after
         last_error: APIError | None = None
+        reached = False  # whether any attempt so far may have reached the provider
         attempt = 0
         while True:
             attempt += 1
@@ -192,9 +193,9 @@ class Requester:
             queued = t0 - queued_from
             stats.queued += queued
             stats.requests += 1
-            if on_wire is not None:
-                on_wire(True)
             try:
+                if on_wire is not None:
+                    on_wire(True)  # inside the try: if it raises, the slot is released
                 if deadline is None:
                     resp = await send(method, url, headers, body, shown)
                 else:
@@ -224,8 +225,10 @@ class Requester:
             finally:
                 limiter.release()
             elapsed = clock() - t0
-            if on_wire is not None and not may_have_been_taken(error):
-                on_wire(False)
+            if may_have_been_taken(error):
+                reached = True
+            elif on_wire is not None and not reached:
+                on_wire(False)  # nothing of this call can have arrived (yet)
             wait = self._next_wait(error, route.kind, policy, attempt, deadline)
             self._report(method, shown, attempt, status, error, elapsed, queued, wait)
             if wait is None:

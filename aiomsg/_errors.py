@@ -369,8 +369,9 @@ def _field_text(value: object) -> str | None:
 def _field_code(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit():  # "²".isdigit() is True, int("²") is not
+        return int(text)
     return None
 
 

@@ -143,12 +143,12 @@ def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -
 def may_have_been_taken(exc: APIError) -> bool:
     """Whether a failed attempt may still have been acted on by the provider.
 
-    A refusal (a 4xx, or a redirect other than 303 See Other, which follows a
-    processed POST) or a request that provably never left is a sure "no"; a reset, a
-    timeout, a 5xx, a 303 or an unreadable success answer leave it open.
+    A refusal (a 4xx) or a request that provably never left is a sure "no"; a reset,
+    a timeout, a 5xx, a redirect (servers redirect after processing a POST too) or an
+    unreadable success answer leave it open.
     """
     if isinstance(exc, APIStatusError):
-        return exc.status_code >= 500 or exc.status_code == 303
+        return not 400 <= exc.status_code < 500
     if isinstance(exc, APIConnectionError):
         return exc.request_sent
     return True

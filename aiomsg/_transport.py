@@ -222,11 +222,13 @@ class Transport:
         if self._closed:
             return
         self._closed = True
-        # Under the lock: a session being created right now is then closed too.
-        async with self._open_lock:
-            session, self._session = self._session, None
-        if session is not None and self._owns_session:
-            await session.close()
+        # Shielded: a client left inside a cancelled scope must still close its session.
+        with anyio.CancelScope(shield=True):
+            # Under the lock: a session being created right now is then closed too.
+            async with self._open_lock:
+                session, self._session = self._session, None
+            if session is not None and self._owns_session:
+                await session.close()
 
     async def send(
         self,

@@ -265,12 +265,13 @@ class Chunk(Generic[T]):
 
     def on_wire(self, live: bool) -> None:
         """The request is being sent (True), or provably did not arrive (False)."""
-        self.wire = live
         if live and not self.announced:
-            self.announced = True
             if self.before_send is not None:
                 start = self.start
+                # If the hook raises, the request is not sent and wire stays False.
                 self.before_send([start + i for i in self.in_flight])
+            self.announced = True
+        self.wire = live
 
     def fail_unfinished(self, error: BaseException) -> None:
         """An unexpected error: what was in flight is unknown (it may have reached the
@@ -480,12 +481,18 @@ class _Source(Generic[T]):
         self.exhausted = False
         self.error: Exception | None = None
 
-    async def take(self) -> tuple[int, list[T]] | None:
+    async def take(self, *, draining: bool = False) -> tuple[int, list[T]] | None:
+        """The next chunk, or None at the end. ``draining`` (after the job stopped):
+        a list or iterable is read to its end so every item is reported, but an async
+        input only gives back what was already read: waiting on it could be endless."""
         async with self._lock:
             if self.exhausted:
                 return None
             if self._sync is not None:
                 batch = self._take_sync()
+            elif draining:
+                batch, self._partial = self._partial, []
+                self.exhausted = True
             else:
                 batch = await self._take_async()
             if len(batch) < self._size:
@@ -581,12 +588,15 @@ class _Job(Generic[T]):
         self._on_progress = on_progress
         self._before_send = before_send
         self._finish = finish
-        self.halted = False
+        self.halted = finish is not None and bool(finish.is_set())
+        # Scopes of workers waiting for input: finish cancels them (an idle async
+        # input must not keep a finishing job alive).
+        self._taking: set[anyio.CancelScope] = set()
         self._leftovers: list[ChunkResult] = []
         self._done = 0
         self._requests = 0
         self._counts: dict[Outcome, int] = dict.fromkeys(Outcome, 0)
-        self.stopped_early = False
+        self.stopped_early = self.halted
 
     async def run(self, send: anyio.abc.ObjectSendStream[ChunkResult]) -> None:
         async with send:
@@ -611,7 +621,7 @@ class _Job(Generic[T]):
                 await self._emit(send, result)
             self._leftovers.clear()
             if self.stopped_early:
-                while (taken := await self._source.take()) is not None:
+                while (taken := await self._source.take(draining=True)) is not None:
                     chunk = Chunk(*taken)
                     chunk.ids = [_id_of(x) for x in chunk.items]
                     chunk.interrupt()
@@ -621,6 +631,8 @@ class _Job(Generic[T]):
         await self._finish.wait()
         self.stopped_early = True
         self.halted = True
+        for scope in self._taking:
+            scope.cancel()
 
     def _is_halted(self) -> bool:
         return self.halted
@@ -636,12 +648,24 @@ class _Job(Generic[T]):
 
     async def _worker(self, send: anyio.abc.ObjectSendStream[ChunkResult]) -> None:
         while not self.halted:
-            taken = await self._source.take()
+            with anyio.CancelScope() as scope:
+                self._taking.add(scope)
+                try:
+                    taken = await self._source.take()
+                finally:
+                    self._taking.discard(scope)
+            if scope.cancelled_caught:
+                return  # finishing: what was being read stays in the source
             if taken is None:
                 return
             chunk = Chunk(*taken)
             chunk.before_send = self._before_send
             chunk.stopping = self._is_halted
+            if self.halted:  # finish came while this chunk was being read
+                chunk.ids = [_id_of(x) for x in chunk.items]
+                chunk.interrupt()
+                self._leftovers.append(chunk.result())
+                return
             try:
                 await self._process(chunk)
             except Exception as exc:
@@ -783,20 +807,24 @@ async def run_bulk(
         inner = _single(exc)
         if inner is exc:
             raise
-        raise inner from inner.__cause__
+        context, suppress, cause = inner.__context__, inner.__suppress_context__, inner.__cause__
+        try:
+            raise inner
+        finally:  # keep the exception's own chain, not "during handling of the group"
+            inner.__context__, inner.__suppress_context__ = context, suppress
+            inner.__cause__ = cause
 
 
 def _single(exc: BaseException) -> BaseException:
-    """The lone ordinary exception inside (nested) one-member groups, else ``exc``."""
-    inner = exc
-    while True:
-        members = getattr(inner, "exceptions", None)
-        if not isinstance(members, tuple) or len(members) != 1:
-            break
-        inner = members[0]
-    if inner is exc or not isinstance(inner, Exception) or hasattr(inner, "exceptions"):
-        return exc
-    return inner
+    """The one ordinary exception the task group wrapped ``exc`` around, else ``exc``.
+
+    Only the group's own layer is removed: a group the caller raised stays a group.
+    Cancellation and other base exceptions are never unwrapped.
+    """
+    members = getattr(exc, "exceptions", None)
+    if isinstance(members, tuple) and len(members) == 1 and isinstance(members[0], Exception):
+        return members[0]
+    return exc
 
 
 async def collect(stream_cm: AbstractAsyncContextManager[OutcomeStream]) -> BulkReport:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -12,6 +13,11 @@ import pytest
 
 import aiomsg
 from aiomsg import Outcome
+
+if sys.version_info >= (3, 11):
+    from builtins import ExceptionGroup
+else:  # anyio brings the backport on 3.10
+    from exceptiongroup import ExceptionGroup
 
 from .bulk_support import OK, Action, BulkServer, bulk_server
 
@@ -648,3 +654,107 @@ async def test_an_error_in_the_stream_body_comes_out_unwrapped() -> None:
     async with bulk_server() as server, revicom(server) as client:
         with pytest.raises(KeyError, match="mine"):
             await consume(client)
+
+
+async def test_a_before_send_hook_that_raises_leaks_no_limiter_slot() -> None:
+    calls = 0
+
+    def before_send(positions: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise OSError(28, "No space left on device")
+
+    async with bulk_server() as server, revicom(server) as client:
+        report = await client.stop(uuids(6), chunk_size=2, concurrency=1, before_send=before_send)
+        limiter = next(iter(client._limiters._limiters.values()))
+        assert limiter._slots.borrowed_tokens == 0
+    assert [o.outcome for o in report][:2] == [Outcome.FAILED] * 2  # never sent
+    assert isinstance(report[0].error, OSError)
+    assert report.counts[Outcome.STOPPED] == 4
+    assert server.count("/stop") == 2
+
+
+async def test_finish_already_set_sends_nothing() -> None:
+    finish = anyio.Event()
+    finish.set()
+    async with bulk_server() as server, revicom(server) as client:
+        report = await client.stop(uuids(5), chunk_size=2, concurrency=2, finish=finish)
+        line = await client_line_send(server, finish)
+    assert server.seen == []
+    assert report.counts[Outcome.NOT_ATTEMPTED] == 5
+    assert line.counts[Outcome.NOT_ATTEMPTED] == 4
+    assert not report.complete
+
+
+async def client_line_send(server: BulkServer, finish: anyio.Event) -> aiomsg.BulkReport:
+    async with eightbyeight(server) as client:
+        return await client.chatapps.send_line_notifications(
+            SUB, line_messages(4), chunk_size=2, concurrency=2, finish=finish
+        )
+
+
+async def test_finish_does_not_wait_for_an_idle_async_input() -> None:
+    finish = anyio.Event()
+    never = anyio.Event()
+    ids = uuids(2)
+
+    async def idle_input() -> AsyncIterator[str]:
+        for u in ids:
+            yield u
+        await never.wait()  # a stream that has nothing more for now
+        yield uuids(1)[0]  # pragma: no cover
+
+    def progress(p: aiomsg.Progress) -> None:
+        if p.done == 2:
+            finish.set()
+
+    async with bulk_server() as server, revicom(server) as client:
+        with anyio.fail_after(5):
+            report = await client.stop(
+                idle_input(), chunk_size=1, concurrency=1, finish=finish, on_progress=progress
+            )
+    assert report.counts[Outcome.STOPPED] == 2
+    assert not report.complete
+
+
+async def test_an_earlier_attempt_that_may_have_arrived_keeps_items_unknown() -> None:
+    abort = anyio.Event()
+
+    def plan(api: str, n: int, body: Any) -> Action:
+        if n == 0:
+            return Action(kind="status", status=503)  # may have been acted on
+        return Action(kind="status", status=429, headers={"Retry-After": "1"})
+
+    def on_request(event: aiomsg.RequestEvent) -> None:
+        if event.status == 429:
+            abort.set()  # stop while the call waits after the 429
+
+    async with bulk_server(plan) as server:
+        async with revicom(server, on_request=on_request) as client:
+            report = await client.stop(uuids(3), concurrency=1, abort=abort)
+    assert [o.outcome for o in report] == [Outcome.UNKNOWN] * 3
+
+
+async def test_only_the_task_groups_own_wrapper_is_removed() -> None:
+    async def raise_own_group(client: aiomsg.Revicom) -> None:
+        async with client.stream_stop(uuids(3), chunk_size=1) as outcomes:
+            async for _ in outcomes:
+                raise ExceptionGroup("mine", [ValueError("row 3")])
+
+    async def raise_with_context(client: aiomsg.Revicom) -> None:
+        async with client.stream_stop(uuids(3), chunk_size=1) as outcomes:
+            async for _ in outcomes:
+                try:
+                    raise KeyError("first")
+                except KeyError:
+                    raise ValueError("second") from None
+
+    async with bulk_server() as server, revicom(server) as client:
+        with pytest.raises(ExceptionGroup) as group:
+            await raise_own_group(client)
+        assert group.value.message == "mine"
+        with pytest.raises(ValueError, match="second") as info:
+            await raise_with_context(client)
+        assert info.value.__suppress_context__
+        assert isinstance(info.value.__context__, KeyError)

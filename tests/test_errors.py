@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
+import msgspec
 import pytest
 
 import aiomsg
@@ -280,3 +281,13 @@ def test_one_odd_field_does_not_cost_the_others() -> None:
     assert error.message.startswith("TLS 1.3+ is required")
     assert error.error_id == "12345"
     assert error.timestamp == "1592462577"
+
+
+@pytest.mark.parametrize("code", ["²", "١٠١٤", "12a", ""])
+def test_codes_that_are_not_plain_ascii_digits_are_ignored(code: str) -> None:
+    from aiomsg._errors import error_from_response
+
+    body = msgspec.json.encode({"code": code, "message": "odd"})
+    error = error_from_response(400, body, method="DELETE", url="https://x/y")
+    assert type(error) is aiomsg.BadRequestError
+    assert error.code is None

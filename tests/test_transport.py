@@ -322,3 +322,15 @@ async def test_closing_while_the_session_is_being_opened_leaves_no_session() -> 
     assert client._transport._session is None
     with pytest.raises(aiomsg.ClientClosedError):
         await client.sms.cancel_message(SUB, UMID)
+
+
+async def test_a_client_left_in_a_cancelled_scope_still_closes_its_session() -> None:
+    stall = Reply(200, b'{"cancelledCount": 1}', delay=5.0)
+    async with FaultServer(default=stall) as server:
+        client = aiomsg.EightByEight(api_key="k", sms_url=server.url, retry=FAST)
+        with anyio.move_on_after(0.3) as scope:
+            async with client:
+                await client.sms.cancel_message(SUB, UMID)
+        assert scope.cancelled_caught
+        assert client.closed
+        assert client._transport._session is None

@@ -529,13 +529,20 @@ async def test_identical_lines_share_one_id_and_are_sent_once(
     assert sent_message_ids([request]) == [rows[0]["id"], rows[2]["id"]], "sent once"
     assert len(sim.find_messages(api="chatapps")) == 2
 
-    # The ids come from the content: the same in another run, whatever the file.
-    write_lines(tmp_path / "again.jsonl", [json.dumps(other), json.dumps(message)])
-    reordered = await run_cli(
-        "8x8", "line", "send", SUB, str(tmp_path / "again.jsonl"), "--report", "-", env=env
+    # The ids come from the input and the content: the same on every run over this
+    # input (so a resume agrees with the first run), another for the same message in
+    # another input (so reconciling by id never mixes two jobs up).
+    again = await run_cli("8x8", "line", "send", SUB, str(source), "--report", "-", env=env)
+    assert [json.loads(line)["id"] for line in again.out.splitlines()] == [
+        rows[0]["id"], rows[1]["id"], rows[2]["id"]
+    ]  # fmt: skip
+    write_lines(tmp_path / "other.jsonl", [json.dumps(other), json.dumps(message)])
+    elsewhere = await run_cli(
+        "8x8", "line", "send", SUB, str(tmp_path / "other.jsonl"), "--report", "-", env=env
     )
-    ids = [json.loads(line)["id"] for line in reordered.out.splitlines()]
-    assert ids == [rows[2]["id"], rows[0]["id"]]
+    ids = [json.loads(line)["id"] for line in elsewhere.out.splitlines()]
+    assert ids[0] != rows[2]["id"]
+    assert ids[1] != rows[0]["id"]
 
 
 # ---------------------------------------------------------------------------- privacy

@@ -490,14 +490,17 @@ async def test_line_send_redirect_is_not_followed(
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
-async def test_line_send_moved_is_a_refusal(
+async def test_line_send_any_redirect_leaves_the_outcome_open(
     eight: aiomsg.EightByEight, mock_http: Any, status: int
 ) -> None:
-    # Any redirect but 303 means "not here": nothing was processed, nothing is unknown.
+    # Servers redirect after processing a POST too: never followed, never repeated, and
+    # the messages are "unknown" (the redirect is the cause).
     mock_http.post(LINE_BATCH_URL, status=status, headers={"Location": "https://example.com/x"})
-    with pytest.raises(aiomsg.APIStatusError) as info:
+    with pytest.raises(aiomsg.OutcomeUnknownError) as info:
         await eight.chatapps.send_line_notification_batch(SUB, [LINE_MESSAGE])
-    assert info.value.status_code == status
+    cause = info.value.__cause__
+    assert isinstance(cause, aiomsg.APIStatusError)
+    assert cause.status_code == status
     assert len(mock_http.sent()) == 1
 
 
