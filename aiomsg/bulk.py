@@ -34,8 +34,8 @@ from itertools import islice, repeat
 from typing import TYPE_CHECKING, Any, Final, Generic, TypedDict, TypeVar
 
 import anyio
-import anyio.abc
 import msgspec
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._errors import AiomsgError, ValidationError
 
@@ -485,23 +485,27 @@ class _Source(Generic[T]):
         """The next chunk, or None at the end. ``draining`` (after the job stopped):
         a list or iterable is read to its end so every item is reported, but an async
         input only gives back what was already read: waiting on it could be endless."""
+        if self._sync is not None:
+            # Reading a plain iterable never awaits, so no other worker can interleave.
+            return self._hand_out(self._take_sync() if not self.exhausted else [])
         async with self._lock:
             if self.exhausted:
                 return None
-            if self._sync is not None:
-                batch = self._take_sync()
-            elif draining:
+            if draining:
                 batch, self._partial = self._partial, []
                 self.exhausted = True
             else:
                 batch = await self._take_async()
-            if len(batch) < self._size:
-                self.exhausted = True
-            if not batch:
-                return None
-            start = self._next
-            self._next += len(batch)
-            return start, batch
+            return self._hand_out(batch)
+
+    def _hand_out(self, batch: list[T]) -> tuple[int, list[T]] | None:
+        if len(batch) < self._size:
+            self.exhausted = True
+        if not batch:
+            return None
+        start = self._next
+        self._next += len(batch)
+        return start, batch
 
     def _take_sync(self) -> list[T]:
         assert self._sync is not None
@@ -598,7 +602,7 @@ class _Job(Generic[T]):
         self._counts: dict[Outcome, int] = dict.fromkeys(Outcome, 0)
         self.stopped_early = self.halted
 
-    async def run(self, send: anyio.abc.ObjectSendStream[ChunkResult]) -> None:
+    async def run(self, send: MemoryObjectSendStream[ChunkResult]) -> None:
         async with send:
             async with anyio.create_task_group() as outer:
                 with anyio.CancelScope() as workers:
@@ -646,16 +650,21 @@ class _Job(Generic[T]):
         self.stopped_early = True
         workers.cancel()
 
-    async def _worker(self, send: anyio.abc.ObjectSendStream[ChunkResult]) -> None:
-        while not self.halted:
-            with anyio.CancelScope() as scope:
-                self._taking.add(scope)
-                try:
-                    taken = await self._source.take()
-                finally:
-                    self._taking.discard(scope)
-            if scope.cancelled_caught:
-                return  # finishing: what was being read stays in the source
+    async def _worker(self, send: MemoryObjectSendStream[ChunkResult]) -> None:
+        # stopped_early: stop_on_failure, abort or finish said so. Reading a plain
+        # iterable does not await, so the loop must look before taking more.
+        while not (self.halted or self.stopped_early):
+            if self._finish is None:
+                taken = await self._source.take()
+            else:
+                with anyio.CancelScope() as scope:
+                    self._taking.add(scope)
+                    try:
+                        taken = await self._source.take()
+                    finally:
+                        self._taking.discard(scope)
+                if scope.cancelled_caught:
+                    return  # finishing: what was being read stays in the source
             if taken is None:
                 return
             chunk = Chunk(*taken)
@@ -689,8 +698,13 @@ class _Job(Generic[T]):
                 self._leftovers.append(result)
                 raise
 
-    async def _emit(self, send: anyio.abc.ObjectSendStream[ChunkResult], r: ChunkResult) -> None:
-        await send.send(r)
+    async def _emit(self, send: MemoryObjectSendStream[ChunkResult], r: ChunkResult) -> None:
+        try:
+            send.send_nowait(r)  # room in the buffer: no trip through the event loop
+        except (anyio.WouldBlock, anyio.BrokenResourceError):
+            # Full, or the reader has gone (its block was left, which cancels this
+            # job): the awaiting send waits for room, or delivers that cancellation.
+            await send.send(r)
         self._done += len(r)
         self._requests += r.requests
         if self._on_progress is not None:
@@ -721,7 +735,7 @@ class OutcomeStream(AsyncIterator[ItemOutcome]):
     chunk results instead of single outcomes, for consumers that write in bulk.
     """
 
-    def __init__(self, receive: anyio.abc.ObjectReceiveStream[ChunkResult], job: _Job[Any]):
+    def __init__(self, receive: MemoryObjectReceiveStream[ChunkResult], job: _Job[Any]):
         self._receive = receive
         self._job = job
         self._current: Iterator[ItemOutcome] = iter(())
@@ -744,7 +758,10 @@ class OutcomeStream(AsyncIterator[ItemOutcome]):
 
     async def _next_chunk(self) -> ChunkResult:
         try:
-            result = await self._receive.receive()
+            try:
+                result = self._receive.receive_nowait()
+            except anyio.WouldBlock:
+                result = await self._receive.receive()
         except anyio.EndOfStream:
             self.report.complete = not self._job.stopped_early
             error = self._job.input_error
