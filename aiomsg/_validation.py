@@ -8,6 +8,8 @@ endpoint coroutines and the bulk layer share one definition of every rule.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from functools import lru_cache
 from typing import Final
 from urllib.parse import quote
 
@@ -158,19 +160,46 @@ def quote_segment(value: str) -> str:
     return encoded
 
 
-# 'x' itself is mapped away so that a literal "xxxxxxxx-xxxx-..." is not taken for a uuid.
-_HEX_TO_X: Final = str.maketrans("0123456789abcdefABCDEFxX", "x" * 22 + "??")
-_UUID_SHAPE: Final = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx\n"
+# Each hex digit becomes 'x'; 'x' and 'X' themselves become '?', so that a literal
+# "xxxxxxxx-xxxx-..." is not taken for a uuid. Every other byte stays as it is.
+_HEX_TO_X: Final = bytes.maketrans(b"0123456789abcdefABCDEFxX", b"x" * 22 + b"??")
+_UUID_SHAPE: Final = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+
+
+@lru_cache(maxsize=8)
+def _joined_shape(n: int, head: str, tail: str) -> bytes:
+    """What ``join_uuids`` of ``n`` uuids gives once translated."""
+    middle = '","'.join([_UUID_SHAPE] * n)
+    ends = [part.encode().translate(_HEX_TO_X) for part in (head, tail)]
+    return b"".join((ends[0], f'"{middle}"'.encode(), ends[1]))
+
+
+def join_uuids(values: Sequence[object], head: str = "[", tail: str = "]") -> bytes | None:
+    """``head``, the values as a comma-separated list of JSON strings, ``tail``, encoded
+    as UTF-8; or None unless every value is a textual uuid.
+
+    A uuid needs no JSON escaping, so joining them is encoding them. One C-level
+    translate of the joined bytes then checks every value at once (about 10x faster
+    than a regex per value): it must give, byte for byte, what ``n`` uuids give. That
+    is exact: a quote inside a value would add one more quote than the separators
+    account for, so the separators must sit where the shape has them, which makes
+    every value 36 characters of hex digits with dashes in place.
+    """
+    if not values:
+        return None
+    try:
+        joined = '","'.join(values)  # type: ignore[arg-type]
+        body = f'{head}"{joined}"{tail}'.encode("ascii")
+    except (TypeError, UnicodeEncodeError):
+        return None
+    if body.translate(_HEX_TO_X) != _joined_shape(len(values), head, tail):
+        return None
+    return body
 
 
 def check_uuids(values: list[str], field: str) -> None:
-    """Every item a textual uuid. One C-level pass over the joined text (10x faster than a
-    regex per item on 10,000 ids); the slow path only runs to name the bad item."""
-    try:
-        joined = "\n".join(values)
-    except TypeError:
-        joined = ""
-    if joined and (joined + "\n").translate(_HEX_TO_X) == _UUID_SHAPE * len(values):
+    """Every item a textual uuid; the slow path only runs to name the bad item."""
+    if join_uuids(values) is not None:
         return
     for i, value in enumerate(values):
         check_uuid(value, f"{field}[{i}]")

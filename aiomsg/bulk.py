@@ -30,8 +30,9 @@ from collections.abc import (
 )
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import islice, repeat
-from typing import TYPE_CHECKING, Any, Final, Generic, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypedDict, TypeVar, overload
 
 import anyio
 import msgspec
@@ -188,26 +189,62 @@ def _never() -> bool:
     return False
 
 
+V = TypeVar("V")
+
+
+class _Column(Generic[V]):
+    """A column of a ``Chunk``: a list made on first use, ``fill`` (the value of the
+    chunk attribute it names, else None) at every position."""
+
+    def __init__(self, fill: str | None = None) -> None:
+        self._fill = fill
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._slot = f"_{name}"
+
+    @overload
+    def __get__(self, chunk: None, owner: type) -> _Column[V]: ...
+    @overload
+    def __get__(self, chunk: Chunk[Any], owner: type) -> list[V]: ...
+    def __get__(self, chunk: Chunk[Any] | None, owner: type) -> _Column[V] | list[V]:
+        if chunk is None:
+            return self
+        column: list[V] | None = getattr(chunk, self._slot)
+        if column is None:
+            fill: V = None if self._fill is None else getattr(chunk, self._fill)  # type: ignore[assignment]
+            column = [fill] * len(chunk.items)
+            setattr(chunk, self._slot, column)
+        return column
+
+    def __set__(self, chunk: Chunk[Any], column: list[V]) -> None:
+        setattr(chunk, self._slot, column)
+
+
 class Chunk(Generic[T]):
     """One request's worth of input, and the outcomes filled in as they are learnt.
 
     ``outcomes`` starts as ``not_attempted`` for every item; ``mark_in_flight`` notes
     which items a request is carrying so that an interruption turns exactly those
-    into ``unknown``.
+    into ``unknown``. The columns (``ids``, ``outcomes``, ``codes``, ``errors``) are
+    lists made on first use: a request whose items all share one outcome (``settle``)
+    never builds them, and ``result`` hands on one shared tuple for a column whose
+    items are all alike, so a large report holds little more than its ids.
     """
 
     __slots__ = (
+        "_code_fill",
+        "_codes",
+        "_errors",
+        "_fill",
+        "_ids",
+        "_outcomes",
         "announced",
         "batches",
         "before_send",
-        "codes",
         "error_flag",
-        "errors",
         "extra_items",
-        "ids",
         "in_flight",
         "items",
-        "outcomes",
         "provider_ids",
         "requests",
         "start",
@@ -217,13 +254,15 @@ class Chunk(Generic[T]):
     )
 
     def __init__(self, start: int, items: list[T]) -> None:
-        n = len(items)
         self.start = start
         self.items = items
-        self.ids: list[str | None] = [None] * n
-        self.outcomes: list[Outcome] = [Outcome.NOT_ATTEMPTED] * n
-        self.codes: list[int | None] = [None] * n
-        self.errors: list[BaseException | None] = [None] * n
+        self._ids: list[str | None] | None = None
+        self._outcomes: list[Outcome] | None = None
+        # The outcome of every item while ``_outcomes`` is not built.
+        self._fill = Outcome.NOT_ATTEMPTED
+        self._codes: list[int | None] | None = None
+        self._code_fill: int | None = None
+        self._errors: list[BaseException | None] | None = None
         self.provider_ids: list[str | None] | None = None
         self.in_flight: Sequence[int] = ()
         self.batches: list[BatchRange] = []
@@ -242,6 +281,19 @@ class Chunk(Generic[T]):
 
     def __len__(self) -> int:
         return len(self.items)
+
+    ids: _Column[str | None] = _Column()
+    outcomes: _Column[Outcome] = _Column("_fill")
+    codes: _Column[int | None] = _Column("_code_fill")
+    errors: _Column[BaseException | None] = _Column()
+
+    def settle(self, outcome: Outcome, code: int | None = None) -> None:
+        """Every item of the chunk has ``outcome`` and ``code`` (and no error): the
+        common answer, recorded without a pass over the items."""
+        self._outcomes = self._codes = None
+        self._fill = outcome
+        self._code_fill = code
+        self.tally = {outcome: len(self.items)}
 
     def fail(self, i: int, error: BaseException, code: int | None = None) -> None:
         self.tally = None
@@ -276,12 +328,7 @@ class Chunk(Generic[T]):
     def fail_unfinished(self, error: BaseException) -> None:
         """An unexpected error: what was in flight is unknown (it may have reached the
         provider), what was never sent fails with it."""
-        self.tally = None
-        for i in self.in_flight if self.wire else ():
-            if self.outcomes[i] is Outcome.NOT_ATTEMPTED:
-                self.outcomes[i] = Outcome.UNKNOWN
-                self.errors[i] = error
-        self.in_flight = ()
+        self._unknown_in_flight(error)
         for i, outcome in enumerate(self.outcomes):
             if outcome is Outcome.NOT_ATTEMPTED:
                 self.fail(i, error)
@@ -289,30 +336,40 @@ class Chunk(Generic[T]):
     def interrupt(self) -> None:
         """The job stopped mid-request: what was on the wire is now unknown; what
         was still waiting to be sent stays ``not_attempted``."""
+        self._unknown_in_flight(BulkInterruptedError(_INTERRUPTED))
+        outcomes = self.outcomes
+        if Outcome.NOT_ATTEMPTED in outcomes:
+            errors = self.errors
+            error = BulkInterruptedError(_NOT_ATTEMPTED_ERROR)
+            for i, outcome in enumerate(outcomes):
+                if outcome is Outcome.NOT_ATTEMPTED and errors[i] is None:
+                    errors[i] = error
+
+    def _unknown_in_flight(self, error: BaseException) -> None:
         self.tally = None
-        error = BulkInterruptedError(_INTERRUPTED)
+        outcomes = self.outcomes
         for i in self.in_flight if self.wire else ():
-            if self.outcomes[i] is Outcome.NOT_ATTEMPTED:
-                self.outcomes[i] = Outcome.UNKNOWN
+            if outcomes[i] is Outcome.NOT_ATTEMPTED:
+                outcomes[i] = Outcome.UNKNOWN
                 self.errors[i] = error
         self.in_flight = ()
-        self._mark_not_attempted()
-
-    def _mark_not_attempted(self) -> None:
-        error: BulkInterruptedError | None = None
-        for i, outcome in enumerate(self.outcomes):
-            if outcome is Outcome.NOT_ATTEMPTED and self.errors[i] is None:
-                error = error or BulkInterruptedError(_NOT_ATTEMPTED_ERROR)
-                self.errors[i] = error
 
     def result(self) -> ChunkResult:
+        n = len(self.items)
+        outcomes: Sequence[Outcome]
+        if self._outcomes is None:
+            outcomes = uniform(self._fill, n)
+        else:
+            outcomes = self._outcomes
+            if n and outcomes.count(first := outcomes[0]) == n:
+                outcomes = uniform(first, n)
         return ChunkResult(
             start=self.start,
-            ids=self.ids,
-            outcomes=self.outcomes,
-            codes=self.codes,
-            errors=self.errors,
-            provider_ids=self.provider_ids,
+            ids=self._ids if self._ids is not None else uniform(None, n),
+            outcomes=outcomes,
+            codes=_compact(self._codes, n, self._code_fill),
+            errors=_compact(self._errors, n, None),
+            provider_ids=None if self.provider_ids is None else pack(self.provider_ids),
             batches=self.batches,
             extra_items=self.extra_items,
             requests=self.requests,
@@ -321,17 +378,89 @@ class Chunk(Generic[T]):
         )
 
 
+@lru_cache(maxsize=32, typed=True)
+def uniform(value: Any, n: int) -> tuple[Any, ...]:
+    """``n`` times ``value``, as one immutable tuple shared by every chunk that needs it."""
+    return (value,) * n
+
+
+class PackedStrings(Sequence[str]):
+    """Strings kept as one string, NUL-separated: a third of the memory of a list of
+    str objects, and one object for the garbage collector's passes instead of
+    thousands (a report keeps a umid per LINE message). Reading them splits the text
+    again, so prefer iterating to indexing."""
+
+    __slots__ = ("_n", "_text")
+
+    def __init__(self, text: str, n: int) -> None:
+        self._text = text
+        self._n = n
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        return self._text.split(_SEPARATOR)[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._text.split(_SEPARATOR))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PackedStrings):
+            return self._text == other._text
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"PackedStrings({list(self)!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (PackedStrings, (self._text, self._n))
+
+
+_SEPARATOR: Final = "\x00"
+
+
+def pack(values: list[str | None]) -> Sequence[str | None]:
+    """``values`` as ``PackedStrings`` when they are all strings without a NUL."""
+    n = len(values)
+    if not n:
+        return values
+    try:
+        text = _SEPARATOR.join(values)  # type: ignore[arg-type]
+    except TypeError:  # a None among them
+        return values
+    if text.count(_SEPARATOR) != n - 1:
+        return values
+    return PackedStrings(text, n)
+
+
+def _compact(column: list[Any] | None, n: int, fill: int | None) -> Sequence[Any]:
+    """A column whose items are all alike becomes the shared tuple (the list is freed);
+    one never built is ``fill`` throughout."""
+    if column is None:
+        return uniform(fill, n)
+    if n and column.count(first := column[0]) == n and (first is None or type(first) is int):
+        return uniform(first, n)
+    return column
+
+
 @dataclass(slots=True, kw_only=True)
 class ChunkResult:
     """Finished outcomes of one chunk, kept in columns and turned into
     ``ItemOutcome`` objects only when someone looks at them."""
 
     start: int
-    ids: list[str | None]
-    outcomes: list[Outcome]
-    codes: list[int | None]
-    errors: list[BaseException | None]
-    provider_ids: list[str | None] | None = None
+    ids: Sequence[str | None]
+    outcomes: Sequence[Outcome]
+    codes: Sequence[int | None]
+    errors: Sequence[BaseException | None]
+    provider_ids: Sequence[str | None] | None = None
     batches: list[BatchRange] = field(default_factory=list)
     extra_items: int = 0
     requests: int = 0
@@ -470,6 +599,8 @@ class _Source(Generic[T]):
     def __init__(self, items: ItemsInput[T], size: int) -> None:
         self._sync: Iterator[T] | None = None
         self._async: AsyncIterator[T] | None = None
+        # A list is sliced rather than iterated: one C-level copy per chunk.
+        self._list: list[T] | None = items if type(items) is list else None
         if isinstance(items, AsyncIterable):
             self._async = aiter(items)
         else:
@@ -509,6 +640,10 @@ class _Source(Generic[T]):
 
     def _take_sync(self) -> list[T]:
         assert self._sync is not None
+        listed = self._list
+        if listed is not None:
+            start = self._next
+            return listed[start : start + self._size]
         batch: list[T] = []
         try:
             batch.extend(islice(self._sync, self._size))  # keeps what came before a raise

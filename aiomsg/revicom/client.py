@@ -16,7 +16,7 @@ from .._errors import AiomsgError, APIError, ValidationError
 from .._limits import DEFAULT_REVICOM_RATE_LIMIT, RateLimit
 from .._retry import CallKind, RetryBudget, RetryPolicy
 from .._transport import DEFAULT_CONNECTOR_LIMIT, DEFAULT_MAX_RESPONSE_SIZE, Timeout
-from .._validation import check_count, check_uuid, check_uuids, is_uuid
+from .._validation import check_count, check_uuid, check_uuids, is_uuid, join_uuids
 from ..bulk import (
     BulkOptions,
     BulkReport,
@@ -46,6 +46,9 @@ _CODE_OUTCOMES: Final = {
     StopCode.NOT_FOUND: Outcome.NOT_FOUND,
 }
 _MISSING: Final = AiomsgError("Revicom's answer did not mention this uuid")
+# The stop request's body around its uuids, as msgspec encodes StopRequest.
+_BODY_HEAD: Final = '{"uuids":['
+_BODY_TAIL: Final = "]}"
 
 
 class Revicom(BaseClient):
@@ -140,21 +143,23 @@ class Revicom(BaseClient):
         items = chunk.items
         n = len(items)
         valid: Sequence[int]
-        try:
-            check_uuids(items, "uuids")
-        except ValidationError:
+        # Checking the uuids builds the request body too (see join_uuids).
+        body = join_uuids(items, _BODY_HEAD, _BODY_TAIL)
+        if body is None:
             valid = self._mark_invalid(chunk)
+            if not valid:
+                return
+            sent = [items[i] for i in valid]
         else:
             valid = range(n)
-            chunk.ids = items  # type: ignore[assignment]
-        if not valid:
-            return
-        sent = items if len(valid) == n else [items[i] for i in valid]
+            sent = chunk.ids = items  # type: ignore[assignment]
         # A set is the cheapest duplicate check; only build the ordered copy if needed.
         unique = sent if len(set(sent)) == len(sent) else list(dict.fromkeys(sent))
+        if body is None or unique is not items:
+            body = encode(StopRequest(uuids=unique))
         chunk.mark_in_flight(valid, tracked=True)
         try:
-            result = await self.stop_prepared(unique, on_wire=chunk.on_wire)
+            result = await self._send_stop(body, chunk.on_wire)
         except APIError as exc:
             code = getattr(exc, "code", None)
             for i in valid:
@@ -163,14 +168,13 @@ class Revicom(BaseClient):
         chunk.error_flag = result.errors
         answered = result.items
         if len(unique) == n and len(answered) == n:
-            codes = [it.code for it in answered]
             if [it.message_uuid for it in answered] == unique:
                 # The common case: every uuid answered, in the order sent.
-                chunk.codes = codes  # type: ignore[assignment]
+                codes = [it.code for it in answered]
                 if codes.count(StopCode.STOPPED) == n:
-                    chunk.outcomes = [Outcome.STOPPED] * n
-                    chunk.tally = {Outcome.STOPPED: n}
+                    chunk.settle(Outcome.STOPPED, StopCode.STOPPED)
                 else:
+                    chunk.codes = codes  # type: ignore[assignment]
                     chunk.outcomes = [_CODE_OUTCOMES.get(c, Outcome.UNKNOWN) for c in codes]
                 return
         by_id = {it.message_uuid.lower(): it.code for it in answered}
@@ -204,7 +208,9 @@ class Revicom(BaseClient):
         self, uuids: list[str], *, on_wire: Callable[[bool], None] | None = None
     ) -> StopResult:
         """Send a stop for uuids already checked and de-duplicated."""
-        body = encode(StopRequest(uuids=uuids))
+        return await self._send_stop(encode(StopRequest(uuids=uuids)), on_wire)
+
+    async def _send_stop(self, body: bytes, on_wire: Callable[[bool], None] | None) -> StopResult:
         return await self._api.call_decoded(
             STOP, STOP.template, body, StopResult, scope="revicom", limit=self._rate_limit,
             on_wire=on_wire,
