@@ -263,6 +263,25 @@ async def test_leaving_the_stream_early_cancels_the_job() -> None:
     assert set(asyncio.all_tasks()) - before <= {asyncio.current_task()}
 
 
+async def test_anext_and_async_for_share_one_position_in_the_stream() -> None:
+    ids = uuids(95)
+    async with bulk_server() as server, revicom(server) as client:
+        async with client.stream_stop(ids, chunk_size=10, concurrency=3) as outcomes:
+            first = [await anext(outcomes) for _ in range(7)]
+            rest = []
+            async for o in outcomes:
+                rest.append(o)
+                if len(rest) == 40:
+                    break
+            rest.append(await anext(outcomes))
+            rest += [o async for o in outcomes]
+            with pytest.raises(StopAsyncIteration):
+                await anext(outcomes)
+    seen = sorted(o.index for o in first + rest)
+    assert seen == list(range(95))
+    assert {o.id for o in first + rest} == set(ids)
+
+
 async def test_streaming_a_million_uuids_keeps_buffering_bounded() -> None:
     total = 1_000_000
     chunk, concurrency = 10_000, 4
