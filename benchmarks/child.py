@@ -6,6 +6,8 @@ The clock covers only the workload: interpreter start-up, imports, input generat
 opening/closing the client are outside it. CPU time is ``time.process_time()`` (all
 threads of this process); peak RSS is ``ru_maxrss``, also sampled just before the clock
 starts so the workload's own growth can be told apart from its inputs.
+``--setup-only`` does all of that but the workload: under an instruction counter, the
+workload's instructions are those of a normal run minus those of a setup-only one.
 """
 
 from __future__ import annotations
@@ -39,12 +41,12 @@ def max_rss_mb() -> float:
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 
-async def measure(job: Job) -> dict[str, Any]:
+async def measure(job: Job, setup_only: bool = False) -> dict[str, Any]:
     async with job() as run:
         gc.collect()
         rss_before = max_rss_mb()
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        confirmed = await run()
+        confirmed = 0 if setup_only else await run()
         cpu1, wall1 = time.process_time(), time.perf_counter()
     return {
         "cpu_s": cpu1 - cpu0,
@@ -78,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     parser.add_argument("--uuid-file")
     parser.add_argument("--report-file")
+    parser.add_argument(
+        "--setup-only",
+        action="store_true",
+        help="everything but the workload itself (the baseline of an instruction count)",
+    )
     args = parser.parse_args(argv)
     spec = Spec(
         workload=args.workload,
@@ -93,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         module = importlib.import_module(IMPL_MODULES[args.impl])
         job: Job = module.prepare(spec)
-        result = {"status": "ok", **run_loop(measure(job), args.loop)}
-        if result["confirmed"] != spec.size:
+        result = {"status": "ok", **run_loop(measure(job, args.setup_only), args.loop)}
+        if not args.setup_only and result["confirmed"] != spec.size:
             result["status"] = "error"
             result["error"] = f"{result['confirmed']} of {spec.size} items confirmed"
     except Unavailable as exc:
