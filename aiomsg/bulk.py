@@ -386,15 +386,16 @@ def uniform(value: Any, n: int) -> tuple[Any, ...]:
 
 class PackedStrings(Sequence[str]):
     """Strings kept as one string, NUL-separated: a third of the memory of a list of
-    str objects, and one object for the garbage collector's passes instead of
-    thousands (a report keeps a umid per LINE message). Reading them splits the text
-    again, so prefer iterating to indexing."""
+    str objects, and one object for the garbage collector instead of thousands (a
+    report keeps a umid per LINE message). Iterating splits the text each time;
+    the first index lookup keeps the split list for the next ones."""
 
-    __slots__ = ("_n", "_text")
+    __slots__ = ("_n", "_split", "_text")
 
     def __init__(self, text: str, n: int) -> None:
         self._text = text
         self._n = n
+        self._split: list[str] | None = None
 
     def __len__(self) -> int:
         return self._n
@@ -404,10 +405,12 @@ class PackedStrings(Sequence[str]):
     @overload
     def __getitem__(self, index: slice) -> list[str]: ...
     def __getitem__(self, index: int | slice) -> str | list[str]:
-        return self._text.split(_SEPARATOR)[index]
+        if self._split is None:
+            self._split = self._text.split(_SEPARATOR)
+        return self._split[index]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._text.split(_SEPARATOR))
+        return iter(self._split or self._text.split(_SEPARATOR))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, PackedStrings):
