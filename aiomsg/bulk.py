@@ -52,6 +52,7 @@ __all__ = [
     "ChunkResult",
     "ItemOutcome",
     "Outcome",
+    "PackedStrings",
     "Progress",
     "run_bulk",
 ]
