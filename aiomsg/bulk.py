@@ -357,17 +357,10 @@ class Chunk(Generic[T]):
 
     def result(self) -> ChunkResult:
         n = len(self.items)
-        outcomes: Sequence[Outcome]
-        if self._outcomes is None:
-            outcomes = uniform(self._fill, n)
-        else:
-            outcomes = self._outcomes
-            if n and outcomes.count(first := outcomes[0]) == n:
-                outcomes = uniform(first, n)
         return ChunkResult(
             start=self.start,
             ids=self._ids if self._ids is not None else uniform(None, n),
-            outcomes=outcomes,
+            outcomes=_compact(self._outcomes, n, self._fill),
             codes=_compact(self._codes, n, self._code_fill),
             errors=_compact(self._errors, n, None),
             provider_ids=None if self.provider_ids is None else pack(self.provider_ids),
@@ -444,14 +437,18 @@ def pack(values: list[str | None]) -> Sequence[str | None]:
     return PackedStrings(text, n)
 
 
-def _compact(column: list[Any] | None, n: int, fill: int | None) -> Sequence[Any]:
+def _compact(column: list[Any] | None, n: int, fill: Outcome | int | None) -> Sequence[Any]:
     """A column whose items are all alike becomes the shared tuple (the list is freed);
-    one never built is ``fill`` throughout."""
+    one never built is ``fill`` throughout. Only plain values are shared this way: a
+    cached tuple of one exception would keep it (and its traceback) alive."""
     if column is None:
         return uniform(fill, n)
-    if n and column.count(first := column[0]) == n and (first is None or type(first) is int):
+    if n and column.count(first := column[0]) == n and type(first) in _SHAREABLE:
         return uniform(first, n)
     return column
+
+
+_SHAREABLE: Final = frozenset({type(None), int, Outcome})
 
 
 @dataclass(slots=True, kw_only=True)

@@ -138,3 +138,14 @@ def test_shared_columns_cannot_be_changed_by_a_reader() -> None:
     chunk.settle(Outcome.STOPPED, 200)
     with pytest.raises(TypeError):
         chunk.result().outcomes[0] = Outcome.FAILED  # type: ignore[index]
+
+
+def test_a_shared_error_is_not_cached() -> None:
+    chunk: Chunk[str] = Chunk(0, ["a", "b"])
+    error = ValueError("both")
+    chunk.fail(0, error)
+    chunk.fail(1, error)
+    result = chunk.result()
+    assert result.outcomes is uniform(Outcome.FAILED, 2)
+    assert isinstance(result.errors, list)  # a cached tuple would keep the error alive
+    assert list(result.errors) == [error, error]
