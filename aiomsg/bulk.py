@@ -429,12 +429,14 @@ def pack(values: list[str | None]) -> Sequence[str | None]:
     if not n:
         return values
     try:
-        text = _SEPARATOR.join(values)  # type: ignore[arg-type]
+        whole = "".join(values)  # type: ignore[arg-type]
     except TypeError:  # a None among them
         return values
-    if text.count(_SEPARATOR) != n - 1:
+    # A second join is cheaper than counting separators: ``in`` finds a character
+    # with memchr, while ``count`` steps through the text one character at a time.
+    if _SEPARATOR in whole:
         return values
-    return PackedStrings(text, n)
+    return PackedStrings(_SEPARATOR.join(values), n)  # type: ignore[arg-type]
 
 
 def _compact(column: list[Any] | None, n: int, fill: Outcome | int | None) -> Sequence[Any]:
