@@ -249,13 +249,14 @@ class Requester:
         limit: RateLimit,
         policy: RetryPolicy | None = None,
         on_wire: Callable[[bool], None] | None = None,
+        first: type[T] | None = None,
     ) -> T:
-        """``call``, then decode the success body as ``tp``."""
+        """``call``, then decode the success body as ``tp`` (or ``first``: see ``decode``)."""
         resp = await self.call(
             route, path, body, scope=scope, limit=limit, policy=policy, on_wire=on_wire
         )
         return decode(tp, resp.body, method=route.method, url=self.host.shown(path),
-                      status=resp.status)  # fmt: skip
+                      status=resp.status, first=first)  # fmt: skip
 
     def _next_wait(
         self,

@@ -34,6 +34,7 @@ class Action:
     stall: float = 0.0
     delay: float = 0.0
     rejected: frozenset[str] = frozenset()  # LINE: clientMessageIds rejected
+    statuses: dict[str, Any] = field(default_factory=dict)  # LINE: clientMessageId -> status
     cancelled_count: int = 1  # cancels
 
 
@@ -140,11 +141,12 @@ class BulkServer:
                 status: dict[str, Any] = {"state": "queued", "timestamp": "2020-01-04T08:19:45.99Z"}
                 if cmid in action.rejected:
                     status = {"state": "rejected", "errorCode": 3038, "errorMessage": "no"}
+                status = action.statuses.get(cmid, status)
                 out.append(
                     {"umid": str(uuid.uuid4()), "user": m["user"], "clientMessageId": cmid,
                      "status": status}
                 )  # fmt: skip
-            rejected = sum(1 for m in out if m["status"]["state"] == "rejected")
+            rejected = sum(1 for m in out if m["status"].get("state") == "rejected")
             answer_body: dict[str, Any] = {
                 "batchId": str(uuid.uuid4()),
                 "acceptedCount": len(msgs) - rejected,

@@ -98,6 +98,24 @@ async def test_stop_maps_codes_and_keeps_unknown_ones() -> None:
     assert [o.index for o in report.failures()] == [1, 2, 3, 4, 5]
 
 
+@pytest.mark.parametrize("where", [0, 3, 7])
+@pytest.mark.parametrize("code", [202, 403, 404, 201, 0])
+async def test_stop_answered_in_order_keeps_each_code(where: int, code: int) -> None:
+    ids = uuids(8)
+
+    def plan(api: str, n: int, body: Any) -> Action:
+        return Action(codes={ids[where]: code})
+
+    async with bulk_server(plan) as server, revicom(server) as client:
+        report = await client.stop(ids)
+    expected = {202: Outcome.MAYBE_STOPPED, 403: Outcome.NOT_STOPPABLE, 404: Outcome.NOT_FOUND}
+    assert [(o.outcome, o.code) for o in report] == [
+        (expected.get(code, Outcome.UNKNOWN), code) if i == where else (Outcome.STOPPED, 200)
+        for i in range(8)
+    ]
+    assert report.extra_items == 0
+
+
 async def test_stop_sends_duplicates_once_and_reports_every_position() -> None:
     a, b = uuids(2)
     items = [a, b, a, a, b]
@@ -363,6 +381,38 @@ async def test_line_outcomes_with_messages_in_response() -> None:
     ]
     assert all(o.provider_id for o in report)  # each message's umid
     assert server.seen[0].body["includeMessagesInResponse"] is True
+
+
+TAKEN_STATES = ("sent", "delivered", "ok", "read", "undelivered")
+
+
+@pytest.mark.parametrize(
+    ("statuses", "outcomes"),
+    [
+        # every state that means 8x8 took the message, mixed in one answer
+        ({f"m-{i}": {"state": s} for i, s in enumerate(TAKEN_STATES)}, "AAAAAA"),
+        ({"m-2": {"state": "failed", "errorCode": 3001}}, "AARAAA"),
+        ({"m-2": {"state": "error"}, "m-4": {"state": "rejected"}}, "AARARA"),
+        # unknown states, a status without one, or none at all: not known to be taken
+        ({"m-1": {"state": "Queued"}}, "AUAAAA"),
+        ({"m-1": {"state": "on-hold"}}, "AUAAAA"),
+        ({"m-1": {"errorCode": 1}}, "AUAAAA"),
+        ({"m-5": {}}, "AAAAAU"),
+    ],
+)
+async def test_line_outcomes_follow_each_answered_state(
+    statuses: dict[str, Any], outcomes: str
+) -> None:
+    letter = {"A": Outcome.ACCEPTED, "R": Outcome.REJECTED, "U": Outcome.UNKNOWN}
+
+    def plan(api: str, n: int, body: Any) -> Action:
+        return Action(statuses=statuses)
+
+    async with bulk_server(plan) as server, eightbyeight(server) as client:
+        report = await client.chatapps.send_line_notifications(SUB, line_messages(6))
+    assert [o.outcome for o in report] == [letter[c] for c in outcomes]
+    assert all(o.provider_id for o in report)  # each message's umid, whatever its state
+    assert report.extra_items == 0
 
 
 async def test_line_outcomes_from_counts_only_when_unambiguous() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import pytest
@@ -156,6 +156,34 @@ def test_wrong_success_shape_is_a_response_error() -> None:
         with pytest.raises(aiomsg.APIResponseError) as info:
             decode(aiomsg.CancelResult, body, method="DELETE", url="https://h/p", status=200)
         assert (info.value.status_code, info.value.url) == (200, "https://h/p")
+
+
+class _Loose(msgspec.Struct):
+    state: str = "unknown"
+
+
+class _Strict(_Loose):
+    state: Literal["queued"] = "queued"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"state": "queued"}', _Strict()),
+        (b'{"state": "sent"}', _Loose(state="sent")),  # falls through to the loose type
+        (b"{}", _Strict()),
+    ],
+)
+def test_decode_tries_the_stricter_type_first(body: bytes, expected: _Loose) -> None:
+    got = decode(_Loose, body, method="POST", url="https://h/p", status=200, first=_Strict)
+    assert type(got) is type(expected)
+    assert got == expected
+
+
+@pytest.mark.parametrize("body", [b"", b"{", b'{"state": 1}', b"[]"])
+def test_decode_words_the_error_of_the_general_type(body: bytes) -> None:
+    with pytest.raises(aiomsg.APIResponseError, match="Could not decode the _Loose answer"):
+        decode(_Loose, body, method="POST", url="https://h/p", status=200, first=_Strict)
 
 
 def test_unset_request_fields_stay_off_the_wire() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Final, Literal, TypeVar, get_args
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -152,13 +152,14 @@ class ChatApps(ScheduledCancels):
         messages: Sequence[LineNotification],
         what: str,
         on_wire: Callable[[bool], None] | None = None,
+        first: type[T] | None = None,
     ) -> T:
         """A LINE send: retried only when provably not taken, else reconcilable."""
         path = route.path(sub_account_id=sub_account_id)
         try:
             return await self._requester.call_decoded(
                 route, path, body, tp, scope=("chatapps", sub_account_id),
-                limit=self._rate_limit, on_wire=on_wire,
+                limit=self._rate_limit, on_wire=on_wire, first=first,
             )  # fmt: skip
         except APIError as exc:
             if not may_have_been_taken(exc):
@@ -264,7 +265,7 @@ class ChatApps(ScheduledCancels):
         try:
             result = await self._send_once(
                 SEND_LINE_BATCH, sub_account_id, encode(batch), _SentBatch, typed,
-                f"The LINE batch of {len(typed)} messages", chunk.on_wire,
+                f"The LINE batch of {len(typed)} messages", chunk.on_wire, _AcceptedBatch,
             )  # fmt: skip
         except OutcomeUnknownError as exc:
             for i in chunk.in_flight:
@@ -358,16 +359,8 @@ def _prepare(chunk: Chunk[LineMessageInput]) -> Prepared:
 
 
 #: States in a send answer that mean 8x8 took the message; refusals are "rejected".
-_ACCEPTED_STATES: Final = frozenset(
-    {
-        MessageState.QUEUED,
-        MessageState.SENT,
-        MessageState.DELIVERED,
-        MessageState.UNDELIVERED,
-        MessageState.READ,
-        MessageState.OK,
-    }
-)
+_AcceptedState = Literal["queued", "sent", "delivered", "undelivered", "read", "ok"]
+_ACCEPTED_STATES: Final = frozenset(get_args(_AcceptedState))
 _REJECTED_STATES: Final = frozenset(
     {MessageState.REJECTED, MessageState.FAILED, MessageState.ERROR}
 )
@@ -408,7 +401,23 @@ class _SentBatch(msgspec.Struct, frozen=True, rename="camel"):
     batch_id: str
     accepted_count: int = 0
     rejected_count: int = 0
-    messages: list[_SentMessage] | None = None
+    messages: Sequence[_SentMessage] | None = None
+
+
+class _AcceptedStatus(_SentStatus, frozen=True):
+    state: _AcceptedState
+
+
+class _AcceptedMessage(_SentMessage, frozen=True):
+    status: _AcceptedStatus
+
+
+class _AcceptedBatch(_SentBatch, frozen=True):
+    """An answer in which every message was taken: the decoder checks each state
+    (no state strings built, no pass over them); any other answer fails to decode as
+    this and is read as ``_SentBatch``."""
+
+    messages: Sequence[_AcceptedMessage] | None = None
 
 
 def _merge_line_result(
@@ -421,12 +430,10 @@ def _merge_line_result(
     answers = result.messages
     if answers is not None and len(answers) == len(typed) == len(chunk):
         # The common case: every message answered, in the order sent.
-        if [a.client_message_id for a in answers] == chunk.ids:
-            states = [a.status.state for a in answers]
-            if states.count(MessageState.QUEUED) == len(states):
-                chunk.provider_ids = [a.umid for a in answers]
-                chunk.settle(Outcome.ACCEPTED)
-                return
+        if type(result) is _AcceptedBatch and [a.client_message_id for a in answers] == chunk.ids:
+            chunk.provider_ids = [a.umid for a in answers]
+            chunk.settle(Outcome.ACCEPTED)
+            return
     if result.messages is not None:
         chunk.provider_ids = [None] * len(chunk)
         by_id = {m.client_message_id: m for m in result.messages if m.client_message_id}

@@ -5,9 +5,10 @@ from __future__ import annotations
 import ssl
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Literal
 
 import aiohttp
+import msgspec
 
 from .._client import BaseClient, resolve_base_url, resolve_secret
 from .._codec import encode
@@ -27,7 +28,7 @@ from ..bulk import (
     collect,
     run_bulk,
 )
-from .models import MAX_STOP_BATCH, StopCode, StopRequest, StopResult
+from .models import MAX_STOP_BATCH, StopCode, StopItem, StopRequest, StopResult
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -49,6 +50,19 @@ _MISSING: Final = AiomsgError("Revicom's answer did not mention this uuid")
 # The stop request's body around its uuids, as msgspec encodes StopRequest.
 _BODY_HEAD: Final = '{"uuids":['
 _BODY_TAIL: Final = "]}"
+
+
+class _StoppedItem(StopItem, kw_only=True, frozen=True):
+    code: Literal[200]
+
+
+class _AllStopped(StopResult, kw_only=True, frozen=True):
+    """A stop answer whose every item is 200: the decoder checks each code, so no
+    pass over them is needed. Any other answer fails to decode as this and is read
+    as ``StopResult``."""
+
+    # Read only, never handed out: the narrower item type is safe here.
+    items: list[_StoppedItem] = msgspec.field(default_factory=list)  # type: ignore[assignment]
 
 
 class Revicom(BaseClient):
@@ -159,7 +173,7 @@ class Revicom(BaseClient):
             body = encode(StopRequest(uuids=unique))
         chunk.mark_in_flight(valid, tracked=True)
         try:
-            result = await self._send_stop(body, chunk.on_wire)
+            result = await self._send_stop(body, chunk.on_wire, _AllStopped)
         except APIError as exc:
             code = getattr(exc, "code", None)
             for i in valid:
@@ -170,10 +184,10 @@ class Revicom(BaseClient):
         if len(unique) == n and len(answered) == n:
             if [it.message_uuid for it in answered] == unique:
                 # The common case: every uuid answered, in the order sent.
-                codes = [it.code for it in answered]
-                if codes.count(StopCode.STOPPED) == n:
+                if type(result) is _AllStopped:
                     chunk.settle(Outcome.STOPPED, StopCode.STOPPED)
                 else:
+                    codes = [it.code for it in answered]
                     chunk.codes = codes  # type: ignore[assignment]
                     chunk.outcomes = [_CODE_OUTCOMES.get(c, Outcome.UNKNOWN) for c in codes]
                 return
@@ -210,8 +224,13 @@ class Revicom(BaseClient):
         """Send a stop for uuids already checked and de-duplicated."""
         return await self._send_stop(encode(StopRequest(uuids=uuids)), on_wire)
 
-    async def _send_stop(self, body: bytes, on_wire: Callable[[bool], None] | None) -> StopResult:
+    async def _send_stop(
+        self,
+        body: bytes,
+        on_wire: Callable[[bool], None] | None,
+        first: type[StopResult] | None = None,
+    ) -> StopResult:
         return await self._api.call_decoded(
             STOP, STOP.template, body, StopResult, scope="revicom", limit=self._rate_limit,
-            on_wire=on_wire,
+            on_wire=on_wire, first=first,
         )  # fmt: skip
