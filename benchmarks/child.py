@@ -4,8 +4,9 @@
 
 The clock covers only the workload: interpreter start-up, imports, input generation and
 opening/closing the client are outside it. CPU time is ``time.process_time()`` (all
-threads of this process); peak RSS is ``ru_maxrss``, also sampled just before the clock
-starts so the workload's own growth can be told apart from its inputs.
+threads of this process), also split into user and system time; peak RSS is
+``ru_maxrss``, also sampled just before the clock starts so the workload's own growth
+can be told apart from its inputs.
 ``--setup-only`` does all of that but the workload: under an instruction counter, the
 workload's instructions are those of a normal run minus those of a setup-only one.
 """
@@ -45,11 +46,17 @@ async def measure(job: Job, setup_only: bool = False) -> dict[str, Any]:
     async with job() as run:
         gc.collect()
         rss_before = max_rss_mb()
+        use0 = resource.getrusage(resource.RUSAGE_SELF)
         cpu0, wall0 = time.process_time(), time.perf_counter()
         confirmed = 0 if setup_only else await run()
         cpu1, wall1 = time.process_time(), time.perf_counter()
+        use1 = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "cpu_s": cpu1 - cpu0,
+        # The two parts of it: the client's own code, and the kernel on its behalf
+        # (socket and file I/O, page faults).
+        "user_s": use1.ru_utime - use0.ru_utime,
+        "sys_s": use1.ru_stime - use0.ru_stime,
         "wall_s": wall1 - wall0,
         "confirmed": confirmed,
         "rss_before_mb": rss_before,

@@ -158,7 +158,11 @@ def plan(args: argparse.Namespace) -> list[list[Case]]:
     if args.instructions:
         return groups  # W4 and the scaling check measure time and memory
     if "W4" in args.only and "aiomsg" in impls:
-        groups.append([Case("main", "W4", "aiomsg", w4, 10_000, 8, variant="stream")])
+        # Also at a tenth of the size: the cost per million must stay flat between them.
+        w4_sizes = sorted({max(10_000, w4 // 10), w4})
+        groups.append(
+            [Case("main", "W4", "aiomsg", n, 10_000, 8, variant="stream") for n in w4_sizes]
+        )
     if "scale" in args.only and "aiomsg" in impls:
         sizes = (1_000, 10_000, 100_000) if args.quick else (10_000, 100_000, 1_000_000)
         groups.append(
@@ -495,8 +499,9 @@ def render(results: list[CaseResult]) -> str:
         if notes:
             out += ["", "not measured:", *notes]
     w4 = [r for r in results if r.case.workload == "W4"]
-    for r in w4:
+    if w4:
         out += ["", f"W4 scale: {DESCRIPTIONS['W4']}"]
+    for r in w4:
         if r.status != "ok":
             out.append(f"  {r.status}: {r.error}")
             continue
@@ -504,11 +509,27 @@ def render(results: list[CaseResult]) -> str:
         out.append(
             f"  {r.case.size:,} uuids in {r.median('requests'):,.0f} requests: "
             f"cpu {r.median('cpu_s'):.2f} s, wall {r.median('wall_s'):.2f} s; "
-            f"per million: cpu {r.median('cpu_s') * per_m:.2f} s, "
+            f"per million: cpu {r.median('cpu_s') * per_m:.2f} s "
+            f"(user {r.median('user_s') * per_m:.2f}, system {r.median('sys_s') * per_m:.2f}), "
             f"wall {r.median('wall_s') * per_m:.2f} s; "
             f"peak RSS {r.median('peak_rss_mb'):.0f} MB "
             f"(+{r.median('peak_rss_mb') - r.median('rss_before_mb'):.0f} MB while streaming); "
             f"report {r.median('report_mb'):.0f} MB"
+        )
+    done = [r for r in w4 if r.status == "ok"]
+    if len(done) >= 2:
+        small, large = done[0], done[-1]
+
+        def drift(metric: str) -> str:
+            base = small.median(metric) / small.case.size
+            if not base > 0:  # too little to compare (or not measured)
+                return "n/a"
+            return f"{large.median(metric) / large.case.size / base - 1:+.1%}"
+
+        out.append(
+            f"  cost per million at {large.case.size:,} against {small.case.size:,}: "
+            f"cpu {drift('cpu_s')} (user {drift('user_s')}, "
+            f"system {drift('sys_s')}); flat means within 10 %"
         )
     scale = [r for r in results if r.case.group == "scale"]
     if scale:
