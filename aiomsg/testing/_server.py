@@ -548,7 +548,8 @@ class SimServer:
         if flow.status != "DRAFT":
             return self._error("chatapps", 409, 1000, "Flow must be in DRAFT status")
         sim._state.delete_flow(flow)
-        return _Answer(204, content_type=None)
+        # 8x8's reference documents 200 with no body; 204 on request.
+        return _Answer(sim.flow_delete_status, content_type=None)
 
     def _revicom_stop(self, ctx: _Ctx) -> _Answer:
         sim = self._sim

@@ -85,6 +85,8 @@ class Simulator:
     - ``per_message_rejection``: an invalid message in a LINE batch is rejected on
       its own inside a 200 answer rather than failing the request with 400.
     - ``stop_delay``: simulated seconds before a Revicom stop shows in the state.
+    - ``flow_delete_status``: what deleting a DRAFT flow answers, 200 with no body
+      (what 8x8's API reference documents, the default) or 204.
     - ``seed``: makes generated ids and probabilistic faults repeatable.
     - ``clock``: a ``SimClock``; the default one moves only with ``advance()``.
     - ``record_requests``: keep every request in ``requests`` (unknown routes are
@@ -124,6 +126,7 @@ class Simulator:
         clock: SimClock | None = None,
         record_requests: bool = True,
         request_log_limit: int | None = None,
+        flow_delete_status: int = 200,
     ) -> None:
         if isinstance(sub_accounts, str):
             raise TypeError("sub_accounts takes a collection of ids, not one string")
@@ -135,6 +138,8 @@ class Simulator:
         ):
             raise ValueError("request_log_limit must be a whole number >= 1, or None")
         _check_delay("stop_delay", stop_delay)
+        if flow_delete_status not in (200, 204):
+            raise ValueError("flow_delete_status must be 200 or 204")
         _check_delay("schedule_delay", schedule_delay)
         if not revicom_token or not api_key:
             raise ValueError("api_key and revicom_token must not be empty")
@@ -154,6 +159,7 @@ class Simulator:
         self.schedule_delay = schedule_delay
         self.per_message_rejection = per_message_rejection
         self.record_requests = record_requests
+        self.flow_delete_status = flow_delete_status
         self.request_log_limit = request_log_limit
         self.requests: list[RecordedRequest] = []
         """Every request received, in arrival order (when ``record_requests``)."""
@@ -468,7 +474,8 @@ class Simulator:
     ) -> str:
         """Create a WhatsApp Flow (DRAFT, PUBLISHED or DEPRECATED); returns its id.
 
-        Only a DRAFT flow can be deleted (204); others answer 409, unknown ones 404.
+        Only a DRAFT flow can be deleted (200, or ``flow_delete_status``); others
+        answer 409, unknown ones 404.
         """
         if status not in FLOW_STATUSES:
             raise ValueError(f"status must be one of {', '.join(FLOW_STATUSES)}")
