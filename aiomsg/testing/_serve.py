@@ -14,8 +14,8 @@ from ._simulator import Simulator
 
 __all__ = ["DEFAULT_REQUEST_LOG_LIMIT", "ListenError", "populate", "serve"]
 
-#: Requests a stand-alone simulator keeps in its log (it runs for days; the log must
-#: not grow without bound).
+#: Requests a stand-alone simulator keeps in its log at most (it runs for days); the
+#: log is bounded in bytes as well (``request_log_bytes``).
 DEFAULT_REQUEST_LOG_LIMIT: Final = 10_000
 
 
@@ -101,7 +101,7 @@ async def serve(
     unless ``schedule_line_sends=False`` is passed. ``seed_data`` seeds a few
     messages, flows and Revicom messages (``populate``). The request log keeps the
     last ``DEFAULT_REQUEST_LOG_LIMIT`` requests unless ``request_log_limit`` says
-    otherwise. Other ``options`` go to ``Simulator``.
+    otherwise, within ``request_log_bytes``. Other ``options`` go to ``Simulator``.
 
     With ``handle_signals`` (what ``aiomsg simulator`` does), SIGINT and SIGTERM make
     it return after a clean stop (its TLS files removed). Raises ``ListenError``

@@ -232,9 +232,13 @@ class SimServer:
             tls_version=_tls_version(request),
             match={} if match is None else match,
         )
-        if sim.record_requests:
-            _append(sim.requests, rec, sim.request_log_limit)
+        sim.request_counts[route] += 1
         return rec
+
+    def _log(self, rec: RecordedRequest) -> None:
+        """Keep the record (once its body is read, so that the bound counts it)."""
+        if self._sim.record_requests:
+            self._sim._log.add(rec)
 
     async def _handle(
         self, request: web.Request, route: _Route, match: dict[str, str]
@@ -245,9 +249,11 @@ class SimServer:
         fault = sim._fault_rules.pick(route.name)
         rec.fault = fault
         if fault is not None and fault.kind is FaultKind.RESET_BEFORE_BODY:
+            self._log(rec)
             return _reset(request)
         rec.raw_body = await request.read()
-        rec.body = _decode(rec.raw_body)
+        self._log(rec)
+        body = _decode(rec.raw_body)
         if fault is not None and fault.kind is FaultKind.STALL:
             if await self._stall(fault.seconds):
                 return _reset(request)
@@ -257,7 +263,7 @@ class SimServer:
             if fault.kind is FaultKind.RESET_AFTER_BODY:
                 return _reset(request)
             return self._respond(rec, self._fault_answer(fault, route))
-        ctx = _Ctx(request, route, rec, rec.match, rec.body)
+        ctx = _Ctx(request, route, rec, rec.match, body)
         answer = self._endpoint(ctx)
         if fault is not None:
             if fault.kind is FaultKind.RESET_AFTER_BODY:
@@ -294,8 +300,8 @@ class SimServer:
         first = request.rel_url.raw_path.lstrip("/").split("/", 1)[0]
         rec = self._record(request, first if first in API_NAMES else None, None)
         rec.raw_body = await request.read()
-        rec.body = _decode(rec.raw_body)
-        _append(sim.unexpected_requests, rec, sim.request_log_limit)
+        self._log(rec)
+        sim._unexpected_log.add(rec)
         message = (
             f"No such endpoint in the aiomsg simulator: {request.method} {rec.path} "
             "(8x8 APIs live under /chatapps and /sms, Revicom under /revicom)"
@@ -579,13 +585,6 @@ def resolve(method: str, raw_path: str) -> tuple[_Route, dict[str, str]] | None:
         if match is not None:
             return route, match
     return None
-
-
-def _append(log: list[RecordedRequest], rec: RecordedRequest, limit: int | None) -> None:
-    """Add to a request log, keeping only the latest ``limit`` records."""
-    log.append(rec)
-    if limit is not None and len(log) > limit:
-        del log[: len(log) - limit]
 
 
 def _decode(raw: bytes) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import ssl
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
@@ -14,7 +15,7 @@ from ..eightxeight import EightByEight
 from ..revicom import Revicom
 from ._clock import SimClock
 from ._faults import Fault, FaultRule, FaultRules, match_routes
-from ._recording import RecordedRequest
+from ._recording import DEFAULT_REQUEST_LOG_BYTES, RecordedRequest, RequestLog
 from ._server import SimServer
 from ._state import (
     FLOW_STATUSES,
@@ -90,8 +91,11 @@ class Simulator:
     - ``seed``: makes generated ids and probabilistic faults repeatable.
     - ``clock``: a ``SimClock``; the default one moves only with ``advance()``.
     - ``record_requests``: keep every request in ``requests`` (unknown routes are
-      always kept in ``unexpected_requests``). ``request_log_limit``: keep only the
-      latest that many in each (None: no limit), for a long-running simulator.
+      always kept in ``unexpected_requests``). Each log keeps the latest requests
+      that fit in ``request_log_bytes`` (32 MiB by default, counting bodies and
+      headers; None: no bound) and, with ``request_log_limit``, at most that many.
+      ``request_counts`` counts every request per route whatever the logs dropped;
+      ``requests_dropped`` says how many records the bounds removed.
 
     Where the providers document no answer, the simulator picks one and keeps to it:
     an unknown batch id cancels nothing (``{"cancelledCount": 0}``, as the spec lists
@@ -126,6 +130,7 @@ class Simulator:
         clock: SimClock | None = None,
         record_requests: bool = True,
         request_log_limit: int | None = None,
+        request_log_bytes: int | None = DEFAULT_REQUEST_LOG_BYTES,
         flow_delete_status: int = 200,
     ) -> None:
         if isinstance(sub_accounts, str):
@@ -133,10 +138,8 @@ class Simulator:
         for name, limit in (("rate_limit", rate_limit), ("flows_rate_limit", flows_rate_limit)):
             if limit is not None and not (limit > 0 and math.isfinite(limit)):
                 raise ValueError(f"{name} must be a positive number or None")
-        if request_log_limit is not None and (
-            type(request_log_limit) is not int or request_log_limit < 1
-        ):
-            raise ValueError("request_log_limit must be a whole number >= 1, or None")
+        _check_log_bound("request_log_limit", request_log_limit)
+        _check_log_bound("request_log_bytes", request_log_bytes)
         _check_delay("stop_delay", stop_delay)
         if flow_delete_status not in (200, 204):
             raise ValueError("flow_delete_status must be 200 or 204")
@@ -160,11 +163,14 @@ class Simulator:
         self.per_message_rejection = per_message_rejection
         self.record_requests = record_requests
         self.flow_delete_status = flow_delete_status
-        self.request_log_limit = request_log_limit
-        self.requests: list[RecordedRequest] = []
-        """Every request received, in arrival order (when ``record_requests``)."""
-        self.unexpected_requests: list[RecordedRequest] = []
-        """Requests to no known endpoint (answered 404)."""
+        self._log = RequestLog(request_log_limit, request_log_bytes)
+        self._unexpected_log = RequestLog(request_log_limit, request_log_bytes)
+        self.requests: list[RecordedRequest] = self._log.records
+        """The requests received (when ``record_requests``), oldest first, within the bounds."""
+        self.unexpected_requests: list[RecordedRequest] = self._unexpected_log.records
+        """Requests to no known endpoint (answered 404), within the same bounds."""
+        self.request_counts: Counter[str | None] = Counter()
+        """How many requests each route received (None: unknown routes), log bounds aside."""
         self.rejected_recipients: dict[str, tuple[int, str]] = {}
         """LINE recipients (msisdn) whose messages are rejected: msisdn -> (code, message)."""
         self._state = SimState(self.clock, seed=seed)
@@ -576,9 +582,25 @@ class Simulator:
         return [r for r in self.requests if r.route in names]
 
     def clear_requests(self) -> None:
-        """Forget recorded requests, unexpected ones included."""
-        self.requests.clear()
-        self.unexpected_requests.clear()
+        """Forget recorded requests, unexpected ones included (``request_counts`` too)."""
+        self._log.clear()
+        self._unexpected_log.clear()
+        self.request_counts.clear()
+
+    @property
+    def requests_dropped(self) -> int:
+        """Records the log bounds removed from ``requests``."""
+        return self._log.dropped
+
+    @property
+    def request_log_limit(self) -> int | None:
+        """At most this many records in each request log (None: no count bound)."""
+        return self._log.max_count
+
+    @property
+    def request_log_bytes(self) -> int | None:
+        """At most this many bytes of records in each request log (None: no bound)."""
+        return self._log.max_bytes
 
     def assert_no_unexpected_requests(self) -> None:
         """Raise ``AssertionError`` listing the requests that hit no known endpoint."""
@@ -594,3 +616,8 @@ class Simulator:
 def _check_delay(name: str, value: float) -> None:
     if not (value >= 0 and math.isfinite(value)):
         raise ValueError(f"{name} must be a finite number of seconds >= 0")
+
+
+def _check_log_bound(name: str, value: int | None) -> None:
+    if value is not None and (type(value) is not int or value < 1):
+        raise ValueError(f"{name} must be a whole number >= 1, or None")
