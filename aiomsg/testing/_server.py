@@ -254,6 +254,11 @@ class SimServer:
         rec.raw_body = await request.read()
         self._log(rec)
         body = _decode(rec.raw_body)
+        if sim.latency is not None:
+            low, high = sim.latency
+            if await self._stall(sim._latency_rng.uniform(low, high)):
+                return _reset(request)
+            sim.clock.run_due()
         if fault is not None and fault.kind is FaultKind.STALL:
             if await self._stall(fault.seconds):
                 return _reset(request)
@@ -564,6 +569,12 @@ class SimServer:
         problem = revicom_stop_problem(ctx.body)
         if problem is not None:
             return self._error("revicom", 400, 0, problem)
+        limited = self._rate_limited(
+            "revicom", "revicom", sim.revicom_token, sim.revicom_rate_limit,
+            sim.revicom_rate_limit_burst,
+        )  # fmt: skip
+        if limited is not None:
+            return limited
         state = sim._state
         items = [{"messageUuid": u, "code": state.stop(u)} for u in ctx.body["uuids"]]
         errors = any(item["code"] in (403, 404) for item in items)

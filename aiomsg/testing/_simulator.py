@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
+import random
 import ssl
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final
 
-from .._validation import check_account_id, check_segment, check_sub_account_id
+from .._validation import check_account_id, check_segment, check_sub_account_id, check_uuid
 from ..eightxeight import EightByEight
 from ..revicom import Revicom
 from ._clock import SimClock
@@ -80,7 +81,10 @@ class Simulator:
     - ``rate_limit``: requests per second per sub-account (None: unlimited), with
       ``rate_limit_burst`` (default one second's worth); ``flows_rate_limit`` the same
       per API key for WhatsApp Flows (8x8: 100 requests per minute per API key).
-      Over the limit: 429 with ``Retry-After``.
+      ``revicom_rate_limit`` the same per Revicom token (Revicom documents no
+      limit: None by default). Over the limit: 429 with ``Retry-After``.
+    - ``latency``: seconds (real time) each request waits before it is handled,
+      fixed or drawn evenly from a ``(low, high)`` range; None for none.
     - ``schedule_line_sends``: LINE sends create scheduled messages (cancellable for
       ``schedule_delay`` simulated seconds) instead of sending them at once.
     - ``per_message_rejection``: an invalid message in a LINE batch is rejected on
@@ -120,6 +124,8 @@ class Simulator:
         account_id: str = DEFAULT_ACCOUNT_ID,
         rate_limit: float | None = DEFAULT_RATE_LIMIT,
         rate_limit_burst: int | None = None,
+        revicom_rate_limit: float | None = None,
+        revicom_rate_limit_burst: int | None = None,
         flows_rate_limit: float | None = DEFAULT_FLOWS_RATE_LIMIT,
         flows_rate_limit_burst: int | None = 100,
         schedule_line_sends: bool = False,
@@ -132,10 +138,15 @@ class Simulator:
         request_log_limit: int | None = None,
         request_log_bytes: int | None = DEFAULT_REQUEST_LOG_BYTES,
         flow_delete_status: int = 200,
+        latency: float | tuple[float, float] | None = None,
     ) -> None:
         if isinstance(sub_accounts, str):
             raise TypeError("sub_accounts takes a collection of ids, not one string")
-        for name, limit in (("rate_limit", rate_limit), ("flows_rate_limit", flows_rate_limit)):
+        for name, limit in (
+            ("rate_limit", rate_limit),
+            ("flows_rate_limit", flows_rate_limit),
+            ("revicom_rate_limit", revicom_rate_limit),
+        ):
             if limit is not None and not (limit > 0 and math.isfinite(limit)):
                 raise ValueError(f"{name} must be a positive number or None")
         _check_log_bound("request_log_limit", request_log_limit)
@@ -163,6 +174,10 @@ class Simulator:
         self.per_message_rejection = per_message_rejection
         self.record_requests = record_requests
         self.flow_delete_status = flow_delete_status
+        self._latency = _check_latency(latency)
+        self.revicom_rate_limit = revicom_rate_limit
+        self.revicom_rate_limit_burst = revicom_rate_limit_burst
+        self._latency_rng = random.Random(seed)
         self._log = RequestLog(request_log_limit, request_log_bytes)
         self._unexpected_log = RequestLog(request_log_limit, request_log_bytes)
         self.requests: list[RecordedRequest] = self._log.records
@@ -320,6 +335,15 @@ class Simulator:
             raise ValueError("rate_limit must be a positive number or None")
         self._rate_limit = value
         self._server.reset_buckets()
+
+    @property
+    def latency(self) -> tuple[float, float] | None:
+        """Real seconds each request waits before it is handled, as a (low, high) range."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, value: float | tuple[float, float] | None) -> None:
+        self._latency = _check_latency(value)
 
     @property
     def stop_delay(self) -> float:
@@ -513,19 +537,32 @@ class Simulator:
         *,
         state: RevicomState = "queued",
         cascade_of: str | None = None,
+        uuids: Iterable[str] | None = None,
     ) -> list[str]:
         """Create Revicom messages in ``state``; returns their uuids.
 
-        With ``cascade_of`` (a uuid) they join that message's cascade: stopping the
-        root stops them too. Per-item stop codes: queued 200, sending 202, sent 403,
-        unknown 404; a stop lands after ``stop_delay`` simulated seconds.
+        With ``uuids`` these uuids are created (``count`` is then ignored); one
+        already known, or given twice, is left as it is. With ``cascade_of`` (a
+        uuid) they join that message's cascade: stopping the root stops them too.
+        Per-item stop codes: queued 200, sending 202, sent 403, unknown 404; a stop
+        lands after ``stop_delay`` simulated seconds.
         """
         if count < 0:
             raise ValueError("count must be >= 0")
         if state not in REVICOM_STATES:
             raise ValueError(f"state must be one of {', '.join(REVICOM_STATES)}")
         root = None if cascade_of is None else cascade_of.lower()
-        return [self._state.add_revicom(state, root).uuid for _ in range(count)]
+        if uuids is None:
+            return [self._state.add_revicom(state, root).uuid for _ in range(count)]
+        if isinstance(uuids, str):
+            raise TypeError("uuids takes a collection of uuids, not one string")
+        made = []
+        for value in uuids:
+            key = check_uuid(value, "uuids").lower()
+            if key not in self._state.revicom:
+                self._state.add_revicom(state, root, key)
+                made.append(key)
+        return made
 
     def revicom_message(self, message_uuid: str) -> RevicomMessage:
         """The Revicom message with this uuid (``KeyError`` if unknown)."""
@@ -562,6 +599,27 @@ class Simulator:
         return self._fault_rules.add(
             fault, route=route, times=times, probability=probability, after=after
         )
+
+    def inject_random(
+        self, faults: Sequence[Fault], *, rate: float, route: str | None = None
+    ) -> list[FaultRule]:
+        """Make each matching request fail with chance ``rate``, by one of ``faults``.
+
+        The faults share the rate evenly (three faults at 0.06: each 0.02 of the
+        requests), drawn from the seeded generator. Returns the rules, one per fault.
+        """
+        if not faults:
+            raise ValueError("inject_random() needs at least one Fault")
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError("rate must be between 0 and 1")
+        share = rate / len(faults)
+        rules = []
+        for i, fault in enumerate(faults):
+            # Rules are tried in order: rule i sees only what the earlier ones let by.
+            left = 1.0 - i * share
+            chance = min(1.0, share / left) if left > 0 else 1.0
+            rules.append(self.inject(fault, route=route, probability=chance))
+        return rules
 
     @property
     def faults(self) -> list[FaultRule]:
@@ -621,3 +679,14 @@ def _check_delay(name: str, value: float) -> None:
 def _check_log_bound(name: str, value: int | None) -> None:
     if value is not None and (type(value) is not int or value < 1):
         raise ValueError(f"{name} must be a whole number >= 1, or None")
+
+
+def _check_latency(value: float | tuple[float, float] | None) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    low, high = (value, value) if isinstance(value, (int, float)) else value
+    for bound in (low, high):
+        _check_delay("latency", bound)
+    if low > high:
+        raise ValueError("latency: the low end of the range is above the high end")
+    return (float(low), float(high))
