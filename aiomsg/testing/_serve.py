@@ -76,7 +76,7 @@ def parse_faults(text: str | Iterable[str]) -> list[Fault]:
         name = raw.strip().lower()
         kind, _, arg = name.partition(":")
         if kind == "stall" and arg:
-            faults.append(Fault.stall(_seconds(arg, "stall")))
+            faults.append(Fault.stall(_seconds(arg, "fault stall")))
         elif name in FAULTS:
             faults.append(FAULTS[name]())
         else:
