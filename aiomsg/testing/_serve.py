@@ -180,6 +180,7 @@ def seed_files(
         )
         if count
     ]
+    folder.mkdir(parents=True, exist_ok=True)
     for name in planned:  # refuse before writing any, rather than half-way
         if (folder / name).exists():
             raise FileExistsError(f"{folder / name} exists; choose another --seed-dir")

@@ -177,3 +177,5 @@ def test_seed_files_write_what_they_seed_and_never_overwrite(tmp_path: Path) -> 
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
     with pytest.raises(ValueError, match="sms"):
         seed_files(sim, tmp_path / "x", sms=-1)
+    made = seed_files(sim, tmp_path / "new" / "dir", sms=1)  # a directory is made
+    assert made[0].path == tmp_path / "new" / "dir" / "sms-umids.txt"
