@@ -15,9 +15,10 @@ import ssl
 import struct
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import unquote
 
 import anyio
 import msgspec
@@ -73,6 +74,24 @@ class _Route:
     api: str
     method: str
     path: str
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        """The full path's segments: ``("sms", "api", "v1", ..., "{umid}")``."""
+        return (self.api, *self.path.strip("/").split("/"))
+
+    def match(self, method: str, segments: list[str]) -> dict[str, str] | None:
+        """The path parameters when ``segments`` (decoded) fit this route, else None."""
+        template = self.segments
+        if method != self.method or len(segments) != len(template):
+            return None
+        found: dict[str, str] = {}
+        for pattern, value in zip(template, segments, strict=True):
+            if pattern.startswith("{"):
+                found[pattern[1:-1]] = value
+            elif pattern != value:
+                return None
+        return found
 
 
 _ROUTES: Final = (
@@ -156,11 +175,10 @@ class SimServer:
 
     async def start(self, host: str, port: int, ssl_context: ssl.SSLContext | None) -> int:
         app = web.Application(client_max_size=_MAX_BODY)
-        for route in _ROUTES:
-            app.router.add_route(
-                route.method, f"/{route.api}{route.path}", self._handler(route), name=route.name
-            )
-        app.router.add_route("*", "/{tail:.*}", self._unknown)
+        # One handler routes every request itself, segment by segment on the raw
+        # path, so that any id the client may send (percent-encoded, with braces,
+        # slashes or percent signs in it) reaches its route with its value intact.
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
         runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=_SHUTDOWN_TIMEOUT
         )
@@ -189,13 +207,20 @@ class SimServer:
 
     # ------------------------------------------------------------------ pipeline
 
-    def _handler(self, route: _Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-        async def handle(request: web.Request) -> web.StreamResponse:
-            return await self._handle(request, route)
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        found = resolve(request.method, request.rel_url.raw_path)
+        if found is None:
+            return await self._unknown(request)
+        route, match = found
+        return await self._handle(request, route, match)
 
-        return handle
-
-    def _record(self, request: web.Request, api: str | None, route: str | None) -> RecordedRequest:
+    def _record(
+        self,
+        request: web.Request,
+        api: str | None,
+        route: str | None,
+        match: dict[str, str] | None = None,
+    ) -> RecordedRequest:
         sim = self._sim
         rec = RecordedRequest(
             method=request.method,
@@ -205,22 +230,35 @@ class SimServer:
             headers=redact_headers(request.headers),
             time=sim.clock.now(),
             tls_version=_tls_version(request),
-            match=dict(request.match_info),
+            match={} if match is None else match,
         )
-        if sim.record_requests:
-            _append(sim.requests, rec, sim.request_log_limit)
+        sim.request_counts[route] += 1
         return rec
 
-    async def _handle(self, request: web.Request, route: _Route) -> web.StreamResponse:
+    def _log(self, rec: RecordedRequest) -> None:
+        """Keep the record (once its body is read, so that the bound counts it)."""
+        if self._sim.record_requests:
+            self._sim._log.add(rec)
+
+    async def _handle(
+        self, request: web.Request, route: _Route, match: dict[str, str]
+    ) -> web.StreamResponse:
         sim = self._sim
         sim.clock.run_due()
-        rec = self._record(request, route.api, route.name)
+        rec = self._record(request, route.api, route.name, match)
         fault = sim._fault_rules.pick(route.name)
         rec.fault = fault
         if fault is not None and fault.kind is FaultKind.RESET_BEFORE_BODY:
+            self._log(rec)
             return _reset(request)
         rec.raw_body = await request.read()
-        rec.body = _decode(rec.raw_body)
+        self._log(rec)
+        body = _decode(rec.raw_body)
+        if sim.latency is not None:
+            low, high = sim.latency
+            if await self._stall(sim._latency_rng.uniform(low, high)):
+                return _reset(request)
+            sim.clock.run_due()
         if fault is not None and fault.kind is FaultKind.STALL:
             if await self._stall(fault.seconds):
                 return _reset(request)
@@ -230,7 +268,7 @@ class SimServer:
             if fault.kind is FaultKind.RESET_AFTER_BODY:
                 return _reset(request)
             return self._respond(rec, self._fault_answer(fault, route))
-        ctx = _Ctx(request, route, rec, rec.match, rec.body)
+        ctx = _Ctx(request, route, rec, rec.match, body)
         answer = self._endpoint(ctx)
         if fault is not None:
             if fault.kind is FaultKind.RESET_AFTER_BODY:
@@ -266,10 +304,9 @@ class SimServer:
         sim.clock.run_due()
         first = request.rel_url.raw_path.lstrip("/").split("/", 1)[0]
         rec = self._record(request, first if first in API_NAMES else None, None)
-        rec.match.pop("tail", None)
         rec.raw_body = await request.read()
-        rec.body = _decode(rec.raw_body)
-        _append(sim.unexpected_requests, rec, sim.request_log_limit)
+        self._log(rec)
+        sim._unexpected_log.add(rec)
         message = (
             f"No such endpoint in the aiomsg simulator: {request.method} {rec.path} "
             "(8x8 APIs live under /chatapps and /sms, Revicom under /revicom)"
@@ -522,7 +559,8 @@ class SimServer:
         if flow.status != "DRAFT":
             return self._error("chatapps", 409, 1000, "Flow must be in DRAFT status")
         sim._state.delete_flow(flow)
-        return _Answer(204, content_type=None)
+        # 8x8's reference documents 200 with no body; 204 on request.
+        return _Answer(sim.flow_delete_status, content_type=None)
 
     def _revicom_stop(self, ctx: _Ctx) -> _Answer:
         sim = self._sim
@@ -531,17 +569,33 @@ class SimServer:
         problem = revicom_stop_problem(ctx.body)
         if problem is not None:
             return self._error("revicom", 400, 0, problem)
+        limited = self._rate_limited(
+            "revicom", "revicom", sim.revicom_token, sim.revicom_rate_limit,
+            sim.revicom_rate_limit_burst,
+        )  # fmt: skip
+        if limited is not None:
+            return limited
         state = sim._state
         items = [{"messageUuid": u, "code": state.stop(u)} for u in ctx.body["uuids"]]
         errors = any(item["code"] in (403, 404) for item in items)
         return _Answer(200, _ENCODER.encode({"errors": errors, "items": items}))
 
 
-def _append(log: list[RecordedRequest], rec: RecordedRequest, limit: int | None) -> None:
-    """Add to a request log, keeping only the latest ``limit`` records."""
-    log.append(rec)
-    if limit is not None and len(log) > limit:
-        del log[: len(log) - limit]
+def resolve(method: str, raw_path: str) -> tuple[_Route, dict[str, str]] | None:
+    """The route a request goes to and its decoded path parameters, or None.
+
+    Each segment is percent-decoded on its own, after splitting on ``/``: an
+    encoded ``%2F`` stays inside its segment, as 8x8's servers read it.
+    """
+    try:
+        segments = [unquote(seg, errors="strict") for seg in raw_path.split("/")[1:]]
+    except UnicodeDecodeError:
+        return None  # no id the client sends decodes to anything but UTF-8
+    for route in _ROUTES:
+        match = route.match(method, segments)
+        if match is not None:
+            return route, match
+    return None
 
 
 def _decode(raw: bytes) -> Any:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import math
+import random
 import ssl
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final
 
-from .._validation import check_account_id, check_segment, check_sub_account_id
+from .._validation import check_account_id, check_segment, check_sub_account_id, check_uuid
 from ..eightxeight import EightByEight
 from ..revicom import Revicom
 from ._clock import SimClock
 from ._faults import Fault, FaultRule, FaultRules, match_routes
-from ._recording import RecordedRequest
+from ._recording import DEFAULT_REQUEST_LOG_BYTES, RecordedRequest, RequestLog
 from ._server import SimServer
 from ._state import (
     FLOW_STATUSES,
@@ -79,17 +81,25 @@ class Simulator:
     - ``rate_limit``: requests per second per sub-account (None: unlimited), with
       ``rate_limit_burst`` (default one second's worth); ``flows_rate_limit`` the same
       per API key for WhatsApp Flows (8x8: 100 requests per minute per API key).
-      Over the limit: 429 with ``Retry-After``.
+      ``revicom_rate_limit`` the same per Revicom token (Revicom documents no
+      limit: None by default). Over the limit: 429 with ``Retry-After``.
+    - ``latency``: seconds (real time) each request waits before it is handled,
+      fixed or drawn evenly from a ``(low, high)`` range; None for none.
     - ``schedule_line_sends``: LINE sends create scheduled messages (cancellable for
       ``schedule_delay`` simulated seconds) instead of sending them at once.
     - ``per_message_rejection``: an invalid message in a LINE batch is rejected on
       its own inside a 200 answer rather than failing the request with 400.
     - ``stop_delay``: simulated seconds before a Revicom stop shows in the state.
+    - ``flow_delete_status``: what deleting a DRAFT flow answers, 200 with no body
+      (what 8x8's API reference documents, the default) or 204.
     - ``seed``: makes generated ids and probabilistic faults repeatable.
     - ``clock``: a ``SimClock``; the default one moves only with ``advance()``.
     - ``record_requests``: keep every request in ``requests`` (unknown routes are
-      always kept in ``unexpected_requests``). ``request_log_limit``: keep only the
-      latest that many in each (None: no limit), for a long-running simulator.
+      always kept in ``unexpected_requests``). Each log keeps the latest requests
+      that fit in ``request_log_bytes`` (32 MiB by default, counting bodies and
+      headers; None: no bound) and, with ``request_log_limit``, at most that many.
+      ``request_counts`` counts every request per route whatever the logs dropped;
+      ``requests_dropped`` says how many records the bounds removed.
 
     Where the providers document no answer, the simulator picks one and keeps to it:
     an unknown batch id cancels nothing (``{"cancelledCount": 0}``, as the spec lists
@@ -114,6 +124,8 @@ class Simulator:
         account_id: str = DEFAULT_ACCOUNT_ID,
         rate_limit: float | None = DEFAULT_RATE_LIMIT,
         rate_limit_burst: int | None = None,
+        revicom_rate_limit: float | None = None,
+        revicom_rate_limit_burst: int | None = None,
         flows_rate_limit: float | None = DEFAULT_FLOWS_RATE_LIMIT,
         flows_rate_limit_burst: int | None = 100,
         schedule_line_sends: bool = False,
@@ -124,17 +136,24 @@ class Simulator:
         clock: SimClock | None = None,
         record_requests: bool = True,
         request_log_limit: int | None = None,
+        request_log_bytes: int | None = DEFAULT_REQUEST_LOG_BYTES,
+        flow_delete_status: int = 200,
+        latency: float | tuple[float, float] | None = None,
     ) -> None:
         if isinstance(sub_accounts, str):
             raise TypeError("sub_accounts takes a collection of ids, not one string")
-        for name, limit in (("rate_limit", rate_limit), ("flows_rate_limit", flows_rate_limit)):
+        for name, limit in (
+            ("rate_limit", rate_limit),
+            ("flows_rate_limit", flows_rate_limit),
+            ("revicom_rate_limit", revicom_rate_limit),
+        ):
             if limit is not None and not (limit > 0 and math.isfinite(limit)):
                 raise ValueError(f"{name} must be a positive number or None")
-        if request_log_limit is not None and (
-            type(request_log_limit) is not int or request_log_limit < 1
-        ):
-            raise ValueError("request_log_limit must be a whole number >= 1, or None")
+        _check_log_bound("request_log_limit", request_log_limit)
+        _check_log_bound("request_log_bytes", request_log_bytes)
         _check_delay("stop_delay", stop_delay)
+        if flow_delete_status not in (200, 204):
+            raise ValueError("flow_delete_status must be 200 or 204")
         _check_delay("schedule_delay", schedule_delay)
         if not revicom_token or not api_key:
             raise ValueError("api_key and revicom_token must not be empty")
@@ -154,11 +173,19 @@ class Simulator:
         self.schedule_delay = schedule_delay
         self.per_message_rejection = per_message_rejection
         self.record_requests = record_requests
-        self.request_log_limit = request_log_limit
-        self.requests: list[RecordedRequest] = []
-        """Every request received, in arrival order (when ``record_requests``)."""
-        self.unexpected_requests: list[RecordedRequest] = []
-        """Requests to no known endpoint (answered 404)."""
+        self.flow_delete_status = flow_delete_status
+        self._latency = _check_latency(latency)
+        self.revicom_rate_limit = revicom_rate_limit
+        self.revicom_rate_limit_burst = revicom_rate_limit_burst
+        self._latency_rng = random.Random(seed)
+        self._log = RequestLog(request_log_limit, request_log_bytes)
+        self._unexpected_log = RequestLog(request_log_limit, request_log_bytes)
+        self.requests: list[RecordedRequest] = self._log.records
+        """The requests received (when ``record_requests``), oldest first, within the bounds."""
+        self.unexpected_requests: list[RecordedRequest] = self._unexpected_log.records
+        """Requests to no known endpoint (answered 404), within the same bounds."""
+        self.request_counts: Counter[str | None] = Counter()
+        """How many requests each route received (None: unknown routes), log bounds aside."""
         self.rejected_recipients: dict[str, tuple[int, str]] = {}
         """LINE recipients (msisdn) whose messages are rejected: msisdn -> (code, message)."""
         self._state = SimState(self.clock, seed=seed)
@@ -308,6 +335,15 @@ class Simulator:
             raise ValueError("rate_limit must be a positive number or None")
         self._rate_limit = value
         self._server.reset_buckets()
+
+    @property
+    def latency(self) -> tuple[float, float] | None:
+        """Real seconds each request waits before it is handled, as a (low, high) range."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, value: float | tuple[float, float] | None) -> None:
+        self._latency = _check_latency(value)
 
     @property
     def stop_delay(self) -> float:
@@ -468,7 +504,8 @@ class Simulator:
     ) -> str:
         """Create a WhatsApp Flow (DRAFT, PUBLISHED or DEPRECATED); returns its id.
 
-        Only a DRAFT flow can be deleted (204); others answer 409, unknown ones 404.
+        Only a DRAFT flow can be deleted (200, or ``flow_delete_status``); others
+        answer 409, unknown ones 404.
         """
         if status not in FLOW_STATUSES:
             raise ValueError(f"status must be one of {', '.join(FLOW_STATUSES)}")
@@ -500,19 +537,32 @@ class Simulator:
         *,
         state: RevicomState = "queued",
         cascade_of: str | None = None,
+        uuids: Iterable[str] | None = None,
     ) -> list[str]:
         """Create Revicom messages in ``state``; returns their uuids.
 
-        With ``cascade_of`` (a uuid) they join that message's cascade: stopping the
-        root stops them too. Per-item stop codes: queued 200, sending 202, sent 403,
-        unknown 404; a stop lands after ``stop_delay`` simulated seconds.
+        With ``uuids`` these uuids are created (``count`` is then ignored); one
+        already known, or given twice, is left as it is. With ``cascade_of`` (a
+        uuid) they join that message's cascade: stopping the root stops them too.
+        Per-item stop codes: queued 200, sending 202, sent 403, unknown 404; a stop
+        lands after ``stop_delay`` simulated seconds.
         """
         if count < 0:
             raise ValueError("count must be >= 0")
         if state not in REVICOM_STATES:
             raise ValueError(f"state must be one of {', '.join(REVICOM_STATES)}")
         root = None if cascade_of is None else cascade_of.lower()
-        return [self._state.add_revicom(state, root).uuid for _ in range(count)]
+        if uuids is None:
+            return [self._state.add_revicom(state, root).uuid for _ in range(count)]
+        if isinstance(uuids, str):
+            raise TypeError("uuids takes a collection of uuids, not one string")
+        made = []
+        for value in uuids:
+            key = check_uuid(value, "uuids").lower()
+            if key not in self._state.revicom:
+                self._state.add_revicom(state, root, key)
+                made.append(key)
+        return made
 
     def revicom_message(self, message_uuid: str) -> RevicomMessage:
         """The Revicom message with this uuid (``KeyError`` if unknown)."""
@@ -550,6 +600,27 @@ class Simulator:
             fault, route=route, times=times, probability=probability, after=after
         )
 
+    def inject_random(
+        self, faults: Sequence[Fault], *, rate: float, route: str | None = None
+    ) -> list[FaultRule]:
+        """Make each matching request fail with chance ``rate``, by one of ``faults``.
+
+        The faults share the rate evenly (three faults at 0.06: each 0.02 of the
+        requests), drawn from the seeded generator. Returns the rules, one per fault.
+        """
+        if not faults:
+            raise ValueError("inject_random() needs at least one Fault")
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError("rate must be between 0 and 1")
+        share = rate / len(faults)
+        rules = []
+        for i, fault in enumerate(faults):
+            # Rules are tried in order: rule i sees only what the earlier ones let by.
+            left = 1.0 - i * share
+            chance = min(1.0, share / left) if left > 0 else 1.0
+            rules.append(self.inject(fault, route=route, probability=chance))
+        return rules
+
     @property
     def faults(self) -> list[FaultRule]:
         """The injected rules, in order (spent ones included)."""
@@ -569,9 +640,25 @@ class Simulator:
         return [r for r in self.requests if r.route in names]
 
     def clear_requests(self) -> None:
-        """Forget recorded requests, unexpected ones included."""
-        self.requests.clear()
-        self.unexpected_requests.clear()
+        """Forget recorded requests, unexpected ones included (``request_counts`` too)."""
+        self._log.clear()
+        self._unexpected_log.clear()
+        self.request_counts.clear()
+
+    @property
+    def requests_dropped(self) -> int:
+        """Records the log bounds removed from ``requests``."""
+        return self._log.dropped
+
+    @property
+    def request_log_limit(self) -> int | None:
+        """At most this many records in each request log (None: no count bound)."""
+        return self._log.max_count
+
+    @property
+    def request_log_bytes(self) -> int | None:
+        """At most this many bytes of records in each request log (None: no bound)."""
+        return self._log.max_bytes
 
     def assert_no_unexpected_requests(self) -> None:
         """Raise ``AssertionError`` listing the requests that hit no known endpoint."""
@@ -587,3 +674,19 @@ class Simulator:
 def _check_delay(name: str, value: float) -> None:
     if not (value >= 0 and math.isfinite(value)):
         raise ValueError(f"{name} must be a finite number of seconds >= 0")
+
+
+def _check_log_bound(name: str, value: int | None) -> None:
+    if value is not None and (type(value) is not int or value < 1):
+        raise ValueError(f"{name} must be a whole number >= 1, or None")
+
+
+def _check_latency(value: float | tuple[float, float] | None) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    low, high = (value, value) if isinstance(value, (int, float)) else value
+    for bound in (low, high):
+        _check_delay("latency", bound)
+    if low > high:
+        raise ValueError("latency: the low end of the range is above the high end")
+    return (float(low), float(high))

@@ -218,10 +218,13 @@ class SimState:
 
     # ------------------------------------------------------------------ Revicom
 
-    def add_revicom(self, state: RevicomState, cascade_of: str | None) -> RevicomMessage:
+    def add_revicom(
+        self, state: RevicomState, cascade_of: str | None, message_uuid: str | None = None
+    ) -> RevicomMessage:
         if cascade_of is not None and cascade_of not in self.revicom:
             raise KeyError(f"no Revicom message {cascade_of!r} to hang a cascade from")
-        msg = RevicomMessage(self.new_uuid(), state, cascade_root=cascade_of)
+        key = self.new_uuid() if message_uuid is None else message_uuid.lower()
+        msg = RevicomMessage(key, state, cascade_root=cascade_of)
         self.revicom[msg.uuid] = msg
         if cascade_of is not None:
             self.revicom[cascade_of].children.append(msg.uuid)

@@ -9,7 +9,9 @@ Installed with aiomsg (entry point ``pytest11``), so the fixtures are simply the
 
 Options: ``@pytest.mark.aiomsg_simulator(tls=True, rate_limit=None)`` on a test, or
 override the ``aiomsg_simulator_options`` fixture (a dict) for a module or suite.
-The async fixtures need pytest-asyncio (any mode).
+The async fixtures need pytest-asyncio: ``asyncio_mode = "auto"`` and
+``asyncio_default_fixture_loop_scope = "function"`` in the pytest configuration, or
+in strict mode ``@pytest.mark.asyncio`` on each test.
 """
 
 from __future__ import annotations

@@ -319,7 +319,7 @@ async def test_flow_lifecycle(raw: Raw, sim: Simulator) -> None:
     deprecated = sim.add_flow("chan-1", "f-dep", "DEPRECATED")
     assert deprecated == "f-dep"
     status, _, body = await raw.call("DELETE", flow_url(raw, draft))
-    assert (status, body) == (204, b"")
+    assert (status, body) == (200, b"")
     assert {f.flow_id for f in sim.flows} == {published, "f-dep"}
     status, _, body = await raw.call("DELETE", flow_url(raw, draft))
     assert_error(status, body, 404, 1300)
@@ -327,7 +327,7 @@ async def test_flow_lifecycle(raw: Raw, sim: Simulator) -> None:
         status, _, body = await raw.call("DELETE", flow_url(raw, flow_id))
         assert status == 409
     sim.flow("chan-1", published).status = "DRAFT"
-    assert (await raw.call("DELETE", flow_url(raw, published)))[0] == 204
+    assert (await raw.call("DELETE", flow_url(raw, published)))[0] == 200
 
 
 async def test_flow_account_checks(raw: Raw, sim: Simulator) -> None:
@@ -342,7 +342,7 @@ async def test_flow_account_checks(raw: Raw, sim: Simulator) -> None:
 async def test_flow_ids_are_percent_decoded(raw: Raw, sim: Simulator) -> None:
     sim.add_flow("chan-1", "a/b?#%")
     status, _, _ = await raw.call("DELETE", flow_url(raw, "a%2Fb%3F%23%25"))
-    assert status == 204
+    assert status == 200
 
 
 # ---------------------------------------------------------------------------- Revicom
@@ -480,3 +480,19 @@ async def test_rate_limit_default_is_8x8s(sim: Simulator) -> None:
     assert sim.rate_limit == 1800.0
     with pytest.raises(ValueError, match="rate_limit"):
         sim.rate_limit = 0
+
+
+@pytest.mark.parametrize("answer", [200, 204])
+async def test_flow_delete_answers_200_like_8x8_or_204_on_request(answer: int) -> None:
+    async with Simulator(flow_delete_status=answer) as sim:
+        flow = sim.add_flow("chan-1")
+        async with sim.eightbyeight() as client:
+            await client.chatapps.delete_whatsapp_flow(sim.account_id, "chan-1", flow)
+        assert [r.status for r in sim.requests] == [answer]
+        assert sim.flows == []
+
+
+@pytest.mark.parametrize("answer", [201, 202, 0, "200"])
+def test_flow_delete_status_is_200_or_204(answer: object) -> None:
+    with pytest.raises(ValueError, match="flow_delete_status"):
+        Simulator(flow_delete_status=answer)  # type: ignore[arg-type]

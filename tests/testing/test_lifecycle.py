@@ -6,6 +6,7 @@ import asyncio
 import socket
 import ssl
 import tempfile
+import uuid
 from pathlib import Path
 
 import aiohttp
@@ -159,3 +160,50 @@ async def test_the_request_log_can_be_bounded() -> None:
         # The latest three of ten (requests to unknown routes are logged in both).
         assert [r.route for r in sim.requests] == ["sms.cancel_message", None, "sms.cancel_message"]
         sim.clear_requests()
+        assert (sim.requests, sim.unexpected_requests) == ([], [])
+        assert sim.request_counts == {}
+
+
+def _uuids(batch: int, count: int) -> list[str]:
+    return [str(uuid.UUID(int=batch << 64 | i, version=4)) for i in range(count)]
+
+
+async def test_the_request_log_is_bounded_in_bytes_and_counts_every_route() -> None:
+    assert Simulator().request_log_bytes is not None
+    assert Simulator().request_log_bytes <= 64 * 1024 * 1024 // 2  # two logs: <= 64 MB
+    with pytest.raises(ValueError, match="request_log_bytes"):
+        Simulator(request_log_bytes=0)
+    bound = 1_000_000
+    # Twelve stops of 10,000 uuids: about 4.4 MB of bodies, 4.4 times the bound.
+    async with Simulator(request_log_bytes=bound) as sim, sim.revicom() as revicom:
+        for batch in range(12):
+            await revicom.stop_batch(_uuids(batch, 10_000))
+        kept = sim.requests
+        assert 1 <= len(kept) < 12
+        assert sum(r.footprint() for r in kept) <= bound
+        assert all(r.footprint() > len(r.raw_body) > 300_000 for r in kept)
+        assert kept[-1].body["uuids"] == _uuids(11, 10_000)  # the latest are kept
+        assert sim.request_counts["revicom.stop"] == 12
+        assert sim.requests_dropped == 12 - len(kept)
+    # A record larger than the whole bound on its own is counted, not kept.
+    async with Simulator(request_log_bytes=10_000) as sim, sim.revicom() as revicom:
+        await revicom.stop_batch(_uuids(12, 10_000))
+        assert sim.requests == []
+        assert sim.request_counts["revicom.stop"] == 1
+
+
+async def test_the_unexpected_log_is_bounded_in_bytes_too() -> None:
+    async with Simulator(request_log_bytes=200_000) as sim, aiohttp.ClientSession() as session:
+        for i in range(8):
+            async with session.post(f"{sim.url}/nowhere/{i}", data=b"x" * 60_000) as resp:
+                assert resp.status == 404
+        assert [r.path for r in sim.unexpected_requests] == [
+            "/nowhere/5",
+            "/nowhere/6",
+            "/nowhere/7",
+        ]
+        assert sim.request_counts[None] == 8
+        sim.requests.clear()  # changed from outside: the bound still holds afterwards
+        async with session.post(f"{sim.url}/nowhere/8", data=b"x" * 60_000) as resp:
+            assert resp.status == 404
+        assert [r.path for r in sim.requests] == ["/nowhere/8"]
