@@ -18,7 +18,7 @@ from yarl import URL
 
 from ._core import CallStats, Requester, RequestEvent
 from ._errors import ClientClosedError, ConfigurationError
-from ._limits import LimiterRegistry
+from ._limits import LimiterRegistry, RateLimit
 from ._retry import DEFAULT_RETRY_POLICY, RetryBudget, RetryPolicy
 from ._transport import (
     Host,
@@ -28,7 +28,7 @@ from ._transport import (
 )
 from ._version import __version__
 
-__all__ = ["BaseClient", "resolve_base_url", "resolve_secret"]
+__all__ = ["BaseClient", "check_settings", "resolve_base_url", "resolve_secret"]
 
 USER_AGENT: Final = f"aiomsg/{__version__}"
 _C = TypeVar("_C", bound="BaseClient")
@@ -61,6 +61,43 @@ def resolve_base_url(value: str | None, *, arg: str, env: str, default: str) -> 
     return check_base_url(default if value is None else value, arg)
 
 
+def check_settings(**settings: object) -> None:
+    """Client settings of the wrong type or range are a ``ConfigurationError`` here,
+    not a ``TypeError`` (or a silent misbehaviour) at the first request."""
+    for name, value in settings.items():
+        rule = _SETTING_RULES[name]
+        if not rule[0](value):
+            raise ConfigurationError(
+                f"{name} must be {rule[1]} (got a value of type {type(value).__name__})"
+            )
+
+
+def _whole(value: object) -> bool:
+    return type(value) is int and value >= 1
+
+
+def _optional(tp: type) -> Callable[[object], bool]:
+    return lambda value: value is None or isinstance(value, tp)
+
+
+_SETTING_RULES: Final[dict[str, tuple[Callable[[object], bool], str]]] = {
+    "retry": (_optional(RetryPolicy), "an aiomsg.RetryPolicy or None"),
+    "retry_budget": (_optional(RetryBudget), "an aiomsg.RetryBudget or None"),
+    "min_tls_version": (lambda v: isinstance(v, ssl.TLSVersion), "an ssl.TLSVersion"),
+    "connector_limit": (_whole, "a whole number, at least 1"),
+    "max_response_size": (_whole, "a whole number of bytes, at least 1"),
+    "on_request": (lambda v: v is None or callable(v), "a callable or None"),
+    "trace_configs": (
+        lambda v: (
+            isinstance(v, list | tuple) and all(isinstance(t, aiohttp.TraceConfig) for t in v)
+        ),
+        "a list or tuple of aiohttp.TraceConfig",
+    ),
+    "rate_limit": (lambda v: isinstance(v, RateLimit), "an aiomsg.RateLimit"),
+}
+_SETTING_RULES["flows_rate_limit"] = _SETTING_RULES["rate_limit"]
+
+
 class BaseClient:
     """Lifecycle and plumbing of a provider client. Use ``async with`` or ``aclose()``."""
 
@@ -78,6 +115,11 @@ class BaseClient:
         on_request: Callable[[RequestEvent], None] | None,
         trace_configs: Sequence[aiohttp.TraceConfig],
     ) -> None:
+        check_settings(
+            retry=retry, retry_budget=retry_budget, min_tls_version=min_tls_version,
+            connector_limit=connector_limit, max_response_size=max_response_size,
+            on_request=on_request, trace_configs=trace_configs,
+        )  # fmt: skip
         if ssl_context is not None and not isinstance(ssl_context, ssl.SSLContext):
             raise ConfigurationError("ssl must be an ssl.SSLContext")
         if session is not None and not isinstance(session, aiohttp.ClientSession):

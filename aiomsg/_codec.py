@@ -6,14 +6,24 @@ from typing import Any, Final, TypeVar
 
 import msgspec
 
-from ._errors import APIResponseError
+from ._errors import APIResponseError, ValidationError
 from ._validation import unencodable
 
 __all__ = ["decode", "decoder_for", "encode"]
 
 T = TypeVar("T")
 
-_ENCODER: Final = msgspec.json.Encoder()
+
+def _plain(obj: object) -> object:
+    """msgspec encodes only exact ``str``: a subclass (``markupsafe.Markup``, say) is
+    sent as its plain string value. Called only for types msgspec cannot encode, so
+    the common path pays nothing."""
+    if isinstance(obj, str):
+        return str.__str__(obj)
+    raise NotImplementedError(f"cannot encode a value of type {type(obj).__name__}")
+
+
+_ENCODER: Final = msgspec.json.Encoder(enc_hook=_plain)
 _DECODERS: dict[Any, msgspec.json.Decoder[Any]] = {}
 
 
@@ -23,6 +33,14 @@ def encode(body: object, field: str = "body") -> bytes:
         return _ENCODER.encode(body)
     except UnicodeEncodeError:
         raise unencodable(field) from None
+    except (TypeError, NotImplementedError) as exc:
+        # Models check every field's type when built; this is the last line for a
+        # value that got past them, so it is still a typed error before any I/O.
+        raise ValidationError(
+            field,
+            f"holds a value that cannot be sent ({exc})",
+            "JSON text, numbers, booleans, lists and objects",
+        ) from None
 
 
 def decoder_for(tp: type[T]) -> msgspec.json.Decoder[T]:

@@ -433,3 +433,8 @@ def error_from_response(
         retry_after=retry_after,
         body_excerpt=excerpt,
     )
+
+
+class MissingFromAnswerError(APIResponseError):
+    """The provider's answer did not mention an item it was asked about, so that
+    item's fate is unknown (its outcome is ``unknown``); the rest of the answer holds."""

@@ -38,6 +38,10 @@ _NATIONAL_RE: Final = re.compile(r"[0-9]{4,15}")
 COUNTRY_RULE: Final = "two letters, ISO 3166-1 alpha-2 (SG, GB)"
 _COUNTRY_RE: Final = re.compile(r"[A-Za-z]{2}")
 
+# 8x8's schema sets no length on channelUserId but refuses an empty one (400, code
+# 3002); 100 characters is far above any LINE or WhatsApp user id.
+CHANNEL_USER_ID_RULE: Final = "1 to 100 characters, not all whitespace"
+
 URL_RULE: Final = "an absolute http:// or https:// URL"
 _URL_RE: Final = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
 
@@ -51,8 +55,13 @@ def describe(value: object) -> str:
         if not value:
             return "empty string"
         shown = redact_text(value if len(value) <= 40 else value[:37] + "...")
-        return f"{shown!r} ({len(value)} characters)"
+        return f"{shown!r} ({characters(len(value))})"
     return f"a value of type {type(value).__name__}"
+
+
+def characters(n: int) -> str:
+    """``n`` with the right form of "character" ("1 character", "2 characters")."""
+    return "1 character" if n == 1 else f"{n:,} characters"
 
 
 def unencodable(field: str) -> ValidationError:
@@ -64,16 +73,21 @@ def unencodable(field: str) -> ValidationError:
 
 
 def require_str(field: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise ValidationError(field, f"got {describe(value)}", "must be a string")
-    return value
+    """``value`` as a plain ``str``: a subclass (``markupsafe.Markup``, say) becomes
+    its plain string value, anything else is a ``ValidationError``."""
+    if type(value) is str:
+        return value
+    if isinstance(value, str):
+        # str.__str__ copies the characters, whatever the subclass overrides.
+        return str.__str__(value)
+    raise ValidationError(field, f"got {describe(value)}", "must be a string")
 
 
 def check_text(field: str, value: str, max_length: int | None = None) -> None:
     """Length limit and encodability (a lone surrogate cannot be sent as UTF-8)."""
     if max_length is not None and len(value) > max_length:
         raise ValidationError(
-            field, f"is {len(value)} characters long", f"at most {max_length} characters"
+            field, f"is {characters(len(value))} long", f"at most {characters(max_length)}"
         )
     if not value.isascii():
         try:
@@ -101,6 +115,8 @@ def check_uuid(value: object, field: str) -> str:
     if type(value) is str and len(value) == 36 and _UUID_RE.fullmatch(value) is not None:
         return value
     value = require_str(field, value)
+    if len(value) == 36 and _UUID_RE.fullmatch(value) is not None:
+        return value  # a str subclass, now its plain value
     raise ValidationError(field, f"got {describe(value)}", UUID_RULE)
 
 
@@ -123,7 +139,7 @@ def check_msisdn(value: str, country_given: bool, field: str = "user.msisdn") ->
     if country_given and _NATIONAL_RE.fullmatch(value) is not None:
         return
     # Never echo a phone number: only its length.
-    problem = f"is not a valid number ({len(value)} characters)"
+    problem = f"is not a valid number ({characters(len(value))})"
     raise ValidationError(field, problem, NATIONAL_RULE if country_given else E164_RULE)
 
 
@@ -132,19 +148,31 @@ def check_country(value: str, field: str = "user.country") -> None:
         raise ValidationError(field, f"got {describe(value)}", COUNTRY_RULE)
 
 
+def check_channel_user_id(value: object, field: str = "user.channelUserId") -> None:
+    value = require_str(field, value)
+    if not value.strip() or len(value) > 100:
+        raise ValidationError(field, f"got {describe(value)}", CHANNEL_USER_ID_RULE)
+    check_text(field, value)
+
+
 def check_url(value: str, field: str) -> None:
     check_text(field, value)
     if _URL_RE.fullmatch(value) is None:
         raise ValidationError(field, f"got {describe(value)}", URL_RULE)
 
 
-def check_one_of(value: str, allowed: frozenset[str], field: str) -> None:
-    if value not in allowed:
+def check_one_of(value: object, allowed: frozenset[str], field: str) -> None:
+    if require_str(field, value) not in allowed:  # a plain str: hashable
         listed = ", ".join(sorted(allowed))
         raise ValidationError(field, f"got {describe(value)}", f"one of {listed}")
 
 
-def check_count(field: str, count: int, low: int, high: int) -> None:
+def check_count(field: str, count: object, low: int, high: int) -> None:
+    """A count or size: a whole number (not a bool, float or string) in a range."""
+    if type(count) is not int:
+        raise ValidationError(
+            field, f"got {describe(count)}", f"a whole number from {low:,} to {high:,}"
+        )
     if not low <= count <= high:
         raise ValidationError(
             field, f"has {count} items", f"between {low:,} and {high:,} items per request"

@@ -679,6 +679,26 @@ def check_concurrency(concurrency: object) -> int:
     return concurrency
 
 
+def check_options(options: Mapping[str, object]) -> None:
+    """Every bulk option known and of its documented type, before any I/O."""
+    for name, value in options.items():
+        if name not in BulkOptions.__annotations__:
+            known = ", ".join(sorted(BulkOptions.__annotations__))
+            raise ValidationError(name, "is not a bulk option", f"one of {known}")
+        if value is None and name not in ("concurrency", "stop_on_failure"):
+            continue
+        if name == "concurrency":
+            check_concurrency(value)
+        elif name == "stop_on_failure" and type(value) is not bool:
+            raise ValidationError(name, f"is {type(value).__name__}", "True or False")
+        elif name == "deadline" and (
+            type(value) not in (int, float) or not 0 < value < math.inf  # type: ignore[operator]
+        ):
+            raise ValidationError(name, f"is {value!r}", "a positive number of seconds")
+        elif name in ("on_progress", "before_send") and not callable(value):
+            raise ValidationError(name, f"is a {type(value).__name__}", "a callable")
+
+
 def check_items(items: object, field: str) -> None:
     """A bulk input: any iterable or async iterable of items, but not one item."""
     if isinstance(items, str | bytes | bytearray | Mapping):
@@ -952,6 +972,7 @@ async def run_bulk(
     names the input in errors.
     """
     check_items(items, field)
+    check_options(options)
     concurrency = check_concurrency(options.get("concurrency", DEFAULT_CONCURRENCY))
     job: _Job[T] = _Job(
         items, process, chunk_size=chunk_size, concurrency=concurrency,

@@ -226,7 +226,7 @@ users = st.one_of(
         msisdn=st.from_regex(r"[0-9]{4,15}", fullmatch=True),
         country=country,
     ),
-    st.builds(aiomsg.LineUser, channel_user_id=st.text(min_size=1, max_size=100)),
+    st.builds(aiomsg.LineUser, channel_user_id=st.text(min_size=1, max_size=100).filter(str.strip)),
 )
 contents = st.builds(
     aiomsg.LineContent,

@@ -25,6 +25,7 @@ from ..bulk import (
     OutcomeStream,
     check_concurrency,
     check_items,
+    check_options,
     collect,
     run_bulk,
     total_of,
@@ -63,8 +64,8 @@ class ScheduledCancels:
         ``cancelled_count`` 0 means it was already sent or cancelled; an unknown umid
         raises ``NotFoundError`` (404, code 1300).
         """
-        check_sub_account_id(sub_account_id)
-        check_uuid(umid, "umid")
+        sub_account_id = check_sub_account_id(sub_account_id)
+        umid = check_uuid(umid, "umid")
         return await self._cancel_checked(sub_account_id, umid)
 
     async def cancel_batch(self, sub_account_id: str, batch_id: str) -> CancelResult:
@@ -73,8 +74,8 @@ class ScheduledCancels:
         ``DELETE /api/v1/subaccounts/{subAccountId}/messages/batch/{batchId}``.
         ``cancelled_count`` 0 means nothing was left to cancel.
         """
-        check_sub_account_id(sub_account_id)
-        check_uuid(batch_id, "batch_id")
+        sub_account_id = check_sub_account_id(sub_account_id)
+        batch_id = check_uuid(batch_id, "batch_id")
         return await self._cancel(CANCEL_BATCH, sub_account_id, batch_id=batch_id)
 
     async def cancel_messages(
@@ -126,7 +127,7 @@ def stream_cancels(
     umids: ItemsInput[str],
     options: BulkOptions,
 ) -> AbstractAsyncContextManager[OutcomeStream]:
-    check_sub_account_id(sub_account_id)
+    sub_account_id = check_sub_account_id(sub_account_id)
 
     async def process(chunk: Chunk[str]) -> None:
         done: dict[str, int] = {}
@@ -135,11 +136,11 @@ def stream_cancels(
                 return  # the job is finishing: the rest stay not_attempted
             if not is_uuid(umid):
                 chunk.ids[i] = umid if isinstance(umid, str) else None
-                try:
-                    check_uuid(umid, f"umids[{chunk.start + i}]")
+                try:  # a str subclass holding a uuid goes on as its plain value
+                    umid = check_uuid(umid, f"umids[{chunk.start + i}]")
                 except ValidationError as exc:
                     chunk.fail(i, exc)
-                continue
+                    continue
             chunk.ids[i] = umid
             first = done.get(umid)
             if first is not None:  # the same id twice in one take: one request
@@ -165,6 +166,7 @@ def stream_cancels(
                 )
 
     check_items(umids, "umids")
+    check_options(options)
     concurrency = check_concurrency(options.get("concurrency", DEFAULT_CONCURRENCY))
     size = take_size(umids, concurrency)
     return run_bulk(umids, process, chunk_size=size, field="umids", **options)

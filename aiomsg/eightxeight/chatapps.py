@@ -15,6 +15,7 @@ from .._core import Requester, Route
 from .._errors import (
     AiomsgError,
     APIError,
+    MissingFromAnswerError,
     OutcomeUnknownError,
     ValidationError,
 )
@@ -474,4 +475,4 @@ def _merge_line_result(
         chunk.errors[i] = error
 
 
-_MISSING_FROM_ANSWER: Final = AiomsgError("8x8's answer did not mention this message")
+_MISSING_FROM_ANSWER: Final = MissingFromAnswerError("8x8's answer did not mention this message")

@@ -8,7 +8,7 @@ from typing import Final, Literal
 
 import aiohttp
 
-from .._client import BaseClient, resolve_base_url, resolve_secret
+from .._client import BaseClient, check_settings, resolve_base_url, resolve_secret
 from .._core import RequestEvent
 from .._errors import ConfigurationError
 from .._limits import DEFAULT_8X8_RATE_LIMIT, DEFAULT_FLOWS_RATE_LIMIT, RateLimit
@@ -65,7 +65,8 @@ class EightByEight(BaseClient):
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
     ) -> None:
         key = resolve_secret(api_key, arg="api_key", env="AIOMSG_8X8_API_KEY", what="8x8 API key")
-        if region not in REGIONS:
+        check_settings(rate_limit=rate_limit, flows_rate_limit=flows_rate_limit)
+        if not isinstance(region, str) or region not in REGIONS:
             raise ConfigurationError(
                 f"region must be one of {', '.join(REGIONS)} (got {str(region)[:10]!r})"
             )

@@ -13,13 +13,14 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import Mapping
-from typing import Final, Literal, get_args
+from typing import Annotated, Final, Literal, get_args
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
 from .._errors import ValidationError, redact_text
 from .._validation import (
+    check_channel_user_id,
     check_count,
     check_country,
     check_msisdn,
@@ -125,7 +126,8 @@ class LineUser(_Request, frozen=True):
             check_country(require_str("user.country", self.country))
         if self.msisdn is not UNSET:
             check_msisdn(require_str("user.msisdn", self.msisdn), self.country is not UNSET)
-        _text("user.", "channelUserId", self.channel_user_id, 100)
+        if self.channel_user_id is not UNSET:
+            check_channel_user_id(self.channel_user_id)
 
     def __repr__(self) -> str:  # phone numbers are personal data: last four digits only
         return _user_repr("LineUser", self.msisdn, self.country, self.channel_user_id)
@@ -233,6 +235,10 @@ class LineNotificationBatch(_Request, frozen=True):
     include_messages_in_response: bool | UnsetType = UNSET
 
     def __post_init__(self) -> None:
+        if type(self.messages) is not list:
+            raise ValidationError(
+                "messages", f"got {describe(self.messages)}", "a list of LineNotification"
+            )
         check_count("messages", len(self.messages), 1, MAX_LINE_BATCH)
         _text("", "clientBatchId", self.client_batch_id, MAX_CLIENT_BATCH_ID)
         flag = self.include_messages_in_response
@@ -319,9 +325,12 @@ class LineNotificationBatchResult(_Response, frozen=True):
 
 
 class CancelResult(_Response, frozen=True, gc=False):
-    """Answer to a cancel: 0 means nothing was left to cancel (sent or cancelled)."""
+    """Answer to a cancel: 0 means nothing was left to cancel (sent or cancelled).
 
-    cancelled_count: int
+    A negative count cannot be right: it fails to decode, which makes the call
+    raise ``APIResponseError`` (in a bulk call, that item is ``failed`` with it)."""
+
+    cancelled_count: Annotated[int, msgspec.Meta(ge=0)]
 
 
 def _mask(msisdn: str) -> str:

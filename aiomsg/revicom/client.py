@@ -5,19 +5,19 @@ from __future__ import annotations
 import ssl
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal, cast
 
 import aiohttp
 import msgspec
 
-from .._client import BaseClient, resolve_base_url, resolve_secret
+from .._client import BaseClient, check_settings, resolve_base_url, resolve_secret
 from .._codec import encode
 from .._core import RequestEvent, Route
-from .._errors import AiomsgError, APIError, ValidationError
+from .._errors import APIError, APIResponseError, MissingFromAnswerError, ValidationError
 from .._limits import DEFAULT_REVICOM_RATE_LIMIT, RateLimit
 from .._retry import CallKind, RetryBudget, RetryPolicy
 from .._transport import DEFAULT_CONNECTOR_LIMIT, DEFAULT_MAX_RESPONSE_SIZE, Timeout
-from .._validation import check_count, check_uuid, check_uuids, is_uuid, join_uuids
+from .._validation import check_count, check_uuid, is_uuid, join_uuids
 from ..bulk import (
     BulkOptions,
     BulkReport,
@@ -25,6 +25,7 @@ from ..bulk import (
     ItemsInput,
     Outcome,
     OutcomeStream,
+    check_items,
     collect,
     run_bulk,
 )
@@ -46,7 +47,7 @@ _CODE_OUTCOMES: Final = {
     StopCode.NOT_STOPPABLE: Outcome.NOT_STOPPABLE,
     StopCode.NOT_FOUND: Outcome.NOT_FOUND,
 }
-_MISSING: Final = AiomsgError("Revicom's answer did not mention this uuid")
+_MISSING: Final = MissingFromAnswerError("Revicom's answer did not mention this uuid")
 # The stop request's body around its uuids, as msgspec encodes StopRequest.
 _BODY_HEAD: Final = '{"uuids":['
 _BODY_TAIL: Final = "]}"
@@ -93,6 +94,7 @@ class Revicom(BaseClient):
         on_request: Callable[[RequestEvent], None] | None = None,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
     ) -> None:
+        check_settings(rate_limit=rate_limit)
         secret = resolve_secret(
             token, arg="token", env="AIOMSG_REVICOM_TOKEN", what="Revicom token"
         )
@@ -115,15 +117,47 @@ class Revicom(BaseClient):
         """Stop up to 10,000 messages in one request; duplicates are sent once.
 
         ``POST /api/v1/message/stop``. Stopping a cascade's root stops the cascade;
-        the change takes a few seconds to show in message states.
+        the change takes a few seconds to show in message states. The answer is
+        checked against the uuids sent (see ``StopResult``); one that gives a uuid
+        two different codes raises ``APIResponseError``.
         """
-        if isinstance(uuids, str | bytes):
-            raise ValidationError("uuids", "is a single string", "a list of uuid strings")
+        check_items(uuids, "uuids")
+        if not isinstance(uuids, Iterable):
+            raise ValidationError(
+                "uuids", "is an async iterable", "an iterable of uuids (stop takes async ones)"
+            )
         items = list(uuids)
-        check_uuids(items, "uuids")
+        if join_uuids(items) is None:  # the slow path: name the bad item, or copy
+            items = [check_uuid(value, f"uuids[{i}]") for i, value in enumerate(items)]
         unique = list(dict.fromkeys(items))
         check_count("uuids", len(unique), 1, MAX_STOP_BATCH)
-        return await self.stop_prepared(unique)
+        return self._checked_answer(unique, await self.stop_prepared(unique))
+
+    def _checked_answer(self, asked: list[str], result: StopResult) -> StopResult:
+        """``result`` checked against the uuids ``asked``: answers for uuids never asked
+        go to ``extra_items``, uuids it does not mention to ``missing``; one uuid given
+        two different codes cannot be right and raises ``APIResponseError``."""
+        items = result.items
+        if result.extra_items or result.missing:  # not wire fields: never trust them
+            result = msgspec.structs.replace(result, extra_items=[], missing=[])
+        if len(items) == len(asked) and [it.message_uuid for it in items] == asked:
+            return result  # the common case: every uuid answered once, in order
+        wanted = {u.lower(): u for u in asked}
+        first: dict[str, StopItem] = {}
+        kept: list[StopItem] = []
+        extra: list[StopItem] = []
+        for it in items:
+            key = it.message_uuid.lower()
+            if key not in wanted:
+                extra.append(it)
+                continue
+            seen = first.setdefault(key, it)
+            if seen is it:
+                kept.append(it)
+            elif seen.code != it.code:
+                raise self._conflict(it.message_uuid, seen.code, it.code)
+        missing = [u for key, u in wanted.items() if key not in first]
+        return msgspec.structs.replace(result, items=kept, extra_items=extra, missing=missing)
 
     async def stop(
         self, uuids: ItemsInput[str], *, chunk_size: int = MAX_STOP_BATCH,
@@ -163,7 +197,7 @@ class Revicom(BaseClient):
             valid = self._mark_invalid(chunk)
             if not valid:
                 return
-            sent = [items[i] for i in valid]
+            sent = [cast(str, chunk.ids[i]) for i in valid]
         else:
             valid = range(n)
             sent = chunk.ids = items  # type: ignore[assignment]
@@ -191,10 +225,20 @@ class Revicom(BaseClient):
                     chunk.codes = codes  # type: ignore[assignment]
                     chunk.outcomes = [_CODE_OUTCOMES.get(c, Outcome.UNKNOWN) for c in codes]
                 return
-        by_id = {it.message_uuid.lower(): it.code for it in answered}
+        by_id: dict[str, int] = {}
+        conflicts: dict[str, APIResponseError] = {}
+        for it in answered:
+            key = it.message_uuid.lower()
+            code = by_id.setdefault(key, it.code)
+            if code != it.code:
+                conflicts[key] = self._conflict(it.message_uuid, code, it.code)
         for i in valid:
-            code = by_id.get(items[i].lower())
-            if code is None:
+            key = items[i].lower()
+            code = by_id.get(key)
+            if key in conflicts:  # the answer contradicts itself: the fate is unknown
+                chunk.outcomes[i] = Outcome.UNKNOWN
+                chunk.errors[i] = conflicts[key]
+            elif code is None:
                 chunk.outcomes[i] = Outcome.UNKNOWN
                 chunk.errors[i] = _MISSING
             else:
@@ -202,6 +246,14 @@ class Revicom(BaseClient):
                 chunk.codes[i] = code
         asked = {u.lower() for u in unique}
         chunk.extra_items = sum(1 for k in by_id if k not in asked)
+
+    def _conflict(self, uuid: str, first: int, second: int) -> APIResponseError:
+        """An answer giving one uuid two codes cannot be right: the uuid's fate is
+        unknown (stopping is idempotent, so it can be sent again)."""
+        return APIResponseError(
+            f"Revicom's answer gives uuid {uuid} two different codes ({first} and {second})",
+            method=STOP.method, url=self._api.host.shown(STOP.template), status_code=200,
+        )  # fmt: skip
 
     @staticmethod
     def _mark_invalid(chunk: Chunk[str]) -> list[int]:
@@ -212,8 +264,9 @@ class Revicom(BaseClient):
                 valid.append(i)
             else:
                 chunk.ids[i] = value if isinstance(value, str) else None
-                try:
-                    check_uuid(value, f"uuids[{chunk.start + i}]")
+                try:  # a str subclass holding a uuid is sent as its plain value
+                    chunk.ids[i] = check_uuid(value, f"uuids[{chunk.start + i}]")
+                    valid.append(i)
                 except ValidationError as exc:
                     chunk.fail(i, exc)
         return valid

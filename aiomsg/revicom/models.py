@@ -39,7 +39,15 @@ class StopItem(msgspec.Struct, kw_only=True, frozen=True, rename="camel", gc=Fal
 
 
 class StopResult(msgspec.Struct, kw_only=True, frozen=True, rename="camel"):
-    """Answer to a stop: ``errors`` is true when some item could not be stopped."""
+    """Answer to a stop: ``errors`` is true when some item could not be stopped.
+
+    ``Revicom.stop_batch`` checks the answer against the uuids it asked about:
+    ``items`` then holds one answer per uuid asked, ``extra_items`` the answers for
+    uuids never asked (taken out of ``items``) and ``missing`` the uuids asked that
+    the answer did not mention (their fate is unknown). Neither comes from the wire.
+    """
 
     errors: bool = False
     items: list[StopItem] = msgspec.field(default_factory=list)
+    extra_items: list[StopItem] = msgspec.field(default_factory=list)
+    missing: list[str] = msgspec.field(default_factory=list)

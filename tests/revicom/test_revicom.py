@@ -43,8 +43,10 @@ async def test_stop_batch_decodes_every_documented_code(
     revicom: aiomsg.Revicom, mock_http: Any
 ) -> None:
     mock_http.post(STOP_URL, payload=REVICOM_STOP_RESPONSE_DESCRIBED)
-    result = await revicom.stop_batch(REVICOM_UUIDS)
+    asked = [item["messageUuid"] for item in REVICOM_STOP_RESPONSE_DESCRIBED["items"]]
+    result = await revicom.stop_batch(asked)
     assert [i.code for i in result.items] == [200, 202, 403, 404]
+    assert (result.extra_items, result.missing) == ([], [])
     assert result.items[1] == aiomsg.StopItem(
         message_uuid="063464ec-a34f-4558-90c5-984395000001", code=aiomsg.StopCode.MAYBE_STOPPED
     )
