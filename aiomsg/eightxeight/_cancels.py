@@ -62,6 +62,23 @@ class ScheduledCancels:
         ``DELETE /api/v1/subaccounts/{subAccountId}/messages/{umid}``.
         ``cancelled_count`` 0 means it was already sent or cancelled; an unknown umid
         raises ``NotFoundError`` (404, code 1300).
+
+        Args:
+            sub_account_id: The 8x8 sub-account that sent the message.
+            umid: The message's id, a uuid.
+
+        Returns:
+            ``cancelled_count``: 1 when it was cancelled, 0 when it was already sent
+            or cancelled.
+
+        Raises:
+            ValidationError: An id is malformed; nothing was sent.
+            NotFoundError: 8x8 does not know the umid (code 1300).
+            APIStatusError: Another refusal (a subclass per status).
+            APIConnectionError: No answer after the retries (safe to call again).
+
+        Example:
+            ``(await client.sms.cancel_message("my-sub", umid)).cancelled_count``
         """
         check_sub_account_id(sub_account_id)
         check_uuid(umid, "umid")
@@ -72,6 +89,19 @@ class ScheduledCancels:
 
         ``DELETE /api/v1/subaccounts/{subAccountId}/messages/batch/{batchId}``.
         ``cancelled_count`` 0 means nothing was left to cancel.
+
+        Args:
+            sub_account_id: The 8x8 sub-account that sent the batch.
+            batch_id: The batch's id, a uuid (a LINE send's ``batch_id``, say).
+
+        Returns:
+            ``cancelled_count``: how many messages were cancelled (0 is a success:
+            nothing was left).
+
+        Raises:
+            ValidationError: An id is malformed; nothing was sent.
+            APIStatusError: 8x8 refused the request (a subclass per status).
+            APIConnectionError: No answer after the retries (safe to call again).
         """
         check_sub_account_id(sub_account_id)
         check_uuid(batch_id, "batch_id")

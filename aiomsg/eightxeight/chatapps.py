@@ -114,6 +114,28 @@ class ChatApps(ScheduledCancels):
         ``clientMessageId`` are a ``ValidationError``. Retried only when 8x8 provably
         did not take the request; otherwise a failure raises ``OutcomeUnknownError``
         carrying every ``clientMessageId``.
+
+        Args:
+            sub_account_id: The 8x8 sub-account that sends.
+            messages: 1 to 1,000 ``LineNotification`` objects or mappings in the API's
+                camelCase JSON shape (validated the same way).
+            client_batch_id: Your own id for the batch (up to 100 characters).
+            include_messages_in_response: Ask 8x8 to list every message (its umid and
+                status) in the answer.
+
+        Returns:
+            The ``batchId`` and the accepted and rejected counts (with ``messages``
+            when asked for).
+
+        Raises:
+            ValidationError: A message, id or the batch size broke a rule; nothing
+                was sent.
+            OutcomeUnknownError: The request may have reached 8x8 and was not repeated.
+            APIStatusError: 8x8 refused the request (a subclass per status).
+            APIConnectionError: The connection was refused on every attempt.
+
+        Example:
+            ``batch = await client.chatapps.send_line_notification_batch("my-sub", messages)``
         """
         check_sub_account_id(sub_account_id)
         check_items(messages, "messages")
@@ -177,6 +199,20 @@ class ChatApps(ScheduledCancels):
         """Send one LINE Notification message.
 
         ``POST /api/v1/subaccounts/{subAccountId}/lon``. Retry rules as for a batch.
+
+        Args:
+            sub_account_id: The 8x8 sub-account that sends.
+            message: A ``LineNotification`` or a mapping in the API's camelCase shape;
+                it gets a generated ``clientMessageId`` when it has none.
+
+        Returns:
+            The message's ``umid`` and status.
+
+        Raises:
+            ValidationError: The message broke a rule; nothing was sent.
+            OutcomeUnknownError: The request may have reached 8x8 and was not repeated.
+            APIStatusError: 8x8 refused the request (a subclass per status).
+            APIConnectionError: The connection was refused on every attempt.
         """
         check_sub_account_id(sub_account_id)
         (msg,) = with_client_message_ids([as_line_notification(message, "message")])
@@ -291,7 +327,21 @@ class ChatApps(ScheduledCancels):
         """Delete a WhatsApp Flow; only flows still in DRAFT can be deleted.
 
         ``DELETE /api/v1/accounts/{accountId}/channels/{channelId}/flows/{flowId}``.
-        A published flow raises ``ConflictError`` (409).
+        A published flow raises ``ConflictError`` (409). 8x8 allows 100 Flow
+        management requests a minute per API key: the client paces them
+        (``flows_rate_limit=``).
+
+        Args:
+            account_id: The 8x8 account, a uuid (32 hex digits, dashes optional).
+            channel_id: The WhatsApp channel.
+            flow_id: The flow to delete.
+
+        Raises:
+            ValidationError: An id is malformed; nothing was sent.
+            ConflictError: The flow is published (only DRAFT flows can be deleted).
+            NotFoundError: No such flow.
+            APIStatusError: Another refusal (a subclass per status).
+            APIConnectionError: No answer after the retries.
         """
         check_account_id(account_id)
         check_segment(channel_id, "channel_id")

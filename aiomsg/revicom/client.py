@@ -116,6 +116,25 @@ class Revicom(BaseClient):
 
         ``POST /api/v1/message/stop``. Stopping a cascade's root stops the cascade;
         the change takes a few seconds to show in message states.
+
+        Args:
+            uuids: 1 to 10,000 message uuids (a list or any iterable; not one string).
+
+        Returns:
+            One ``StopItem`` per distinct uuid with its code (``StopCode``: 200
+            stopped, 202 maybe stopped, 403 not stoppable, 404 not found; newer
+            codes are kept as they arrive), and ``errors``, Revicom's flag that some
+            item could not be stopped.
+
+        Raises:
+            ValidationError: A uuid is malformed or there are more than 10,000;
+                nothing was sent.
+            AuthenticationError: The token was refused.
+            APIStatusError: Another refusal (a subclass per status).
+            APIConnectionError: No answer after the retries (safe to call again).
+
+        Example:
+            ``codes = {i.message_uuid: i.code for i in (await revicom.stop_batch(uuids)).items}``
         """
         if isinstance(uuids, str | bytes):
             raise ValidationError("uuids", "is a single string", "a list of uuid strings")
