@@ -139,6 +139,23 @@ def test_endpoint_docstrings_say_what_they_raise_and_return() -> None:
     assert not incomplete, incomplete
 
 
+def test_bulk_docstrings_say_what_they_take_and_return() -> None:
+    bulk = [
+        ChatApps.send_line_notifications,
+        ChatApps.stream_send_line_notifications,
+        ChatApps.cancel_messages,
+        ChatApps.stream_cancel_messages,
+        aiomsg.Revicom.stop,
+        aiomsg.Revicom.stream_stop,
+    ]
+    incomplete = [
+        fn.__qualname__
+        for fn in bulk
+        if not {"Args", "Returns"} <= set(re.findall(r"^(\w+):$", inspect.getdoc(fn) or "", re.M))
+    ]
+    assert not incomplete, incomplete
+
+
 def test_the_checks_catch_what_they_should() -> None:
     class Documented:
         """Here."""

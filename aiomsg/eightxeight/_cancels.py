@@ -115,13 +115,43 @@ class ScheduledCancels:
         Outcomes: ``cancelled``, ``not_cancelled`` (already sent or cancelled),
         ``not_found`` (404 with code 1300), ``failed``. Options: see
         ``aiomsg.bulk.BulkOptions``.
+
+        Args:
+            sub_account_id: The 8x8 sub-account that sent the messages.
+            umids: Message ids: a list, any iterable or an async iterable.
+            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
+                ``finish``, ``abort``, ``deadline``, ``before_send``: see
+                ``aiomsg.BulkOptions``.
+
+        Returns:
+            One outcome per input umid, in input order, with counts that add up to
+            the input size. It never raises for one umid.
+
+        Raises:
+            ValidationError: The sub-account id or an option is invalid (before
+                anything is sent).
+            BulkInputError: Reading ``umids`` raised; ``.report`` holds what was
+                done before.
         """
         return await collect(self.stream_cancel_messages(sub_account_id, umids, **options))
 
     def stream_cancel_messages(
         self, sub_account_id: str, umids: ItemsInput[str], **options: Unpack[BulkOptions]
     ) -> AbstractAsyncContextManager[OutcomeStream]:
-        """``cancel_messages`` as an ``async with`` block yielding outcomes as they come."""
+        """``cancel_messages`` as an ``async with`` block yielding outcomes as they come.
+
+        Args:
+            sub_account_id: The 8x8 sub-account that sent the messages.
+            umids: Message ids: a list, any iterable or an async iterable.
+            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
+                ``finish``, ``abort``, ``deadline``, ``before_send``: see
+                ``aiomsg.BulkOptions``.
+
+        Returns:
+            An async context manager giving an ``OutcomeStream``: outcomes in the
+            order requests finish, each with its input ``index``; its ``report``
+            keeps the totals. Leaving the block cancels the job.
+        """
         return stream_cancels(self._cancel_checked, sub_account_id, umids, options)
 
     async def _cancel_checked(self, sub_account_id: str, umid: str) -> CancelResult:

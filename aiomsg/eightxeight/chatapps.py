@@ -240,6 +240,29 @@ class ChatApps(ScheduledCancels):
         when missing). ``client_batch_id`` goes on every request; ``report.batches``
         lists each ``batchId`` with the input positions it covers. Options: see
         ``aiomsg.bulk.BulkOptions``.
+
+        Args:
+            sub_account_id: The 8x8 sub-account that sends.
+            messages: ``LineNotification`` objects or mappings in the API's camelCase
+                shape: a list, any iterable or an async iterable.
+            client_batch_id: Your own id, sent with every request.
+            include_messages_in_response: Ask 8x8 to list every message in its
+                answers, so each outcome carries the message's umid (``provider_id``)
+                and a rejection its code.
+            chunk_size: Messages per request, 1 to 1,000.
+            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
+                ``finish``, ``abort``, ``deadline``, ``before_send``: see
+                ``aiomsg.BulkOptions``.
+
+        Returns:
+            One outcome per input message, in input order, with counts that add up
+            to the input size. It never raises for one message.
+
+        Raises:
+            ValidationError: An argument or option is invalid (before anything is
+                sent); an invalid message is ``failed`` instead.
+            BulkInputError: Reading ``messages`` raised; ``.report`` holds what was
+                done before.
         """
         return await collect(
             self.stream_send_line_notifications(
@@ -259,7 +282,26 @@ class ChatApps(ScheduledCancels):
         chunk_size: int = MAX_LINE_BATCH,
         **options: Unpack[BulkOptions],
     ) -> AbstractAsyncContextManager[OutcomeStream]:
-        """``send_line_notifications`` as an ``async with`` block yielding outcomes."""
+        """``send_line_notifications`` as an ``async with`` block yielding outcomes.
+
+        Args:
+            sub_account_id: The 8x8 sub-account that sends.
+            messages: ``LineNotification`` objects or mappings in the API's camelCase
+                shape: a list, any iterable or an async iterable.
+            client_batch_id: Your own id, sent with every request.
+            include_messages_in_response: Ask 8x8 to list every message in its
+                answers, so each outcome carries the message's umid (``provider_id``)
+                and a rejection its code.
+            chunk_size: Messages per request, 1 to 1,000.
+            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
+                ``finish``, ``abort``, ``deadline``, ``before_send``: see
+                ``aiomsg.BulkOptions``.
+
+        Returns:
+            An async context manager giving an ``OutcomeStream``: outcomes in the
+            order requests finish, each with its input ``index``; its ``report``
+            keeps the totals. Leaving the block cancels the job.
+        """
         check_sub_account_id(sub_account_id)
         check_count("chunk_size", chunk_size, 1, MAX_LINE_BATCH)
         if client_batch_id is not UNSET:
