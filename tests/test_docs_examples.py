@@ -58,7 +58,7 @@ EXAMPLE_FLOW = "flow-1"
 MAX_NOT_RUN = 3
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
-_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>```+|~~~+)[ \t]*(?P<lang>[\w+-]*)")
+_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>```+|~~~+)[ \t]*(?P<info>(?P<lang>[\w+-]*).*)$")
 _NOT_RUN = re.compile(r"^<!--\s*not-run:\s*(?P<reason>\S.*?)\s*-->$")
 #: Languages that look like Python but would escape the collector.
 _PYTHON_ALIASES = frozenset({"py", "python3", "py3", "pycon", "ipython", "python-repl"})
@@ -69,6 +69,7 @@ class Block:
     path: Path
     line: int  # 1-based line of the opening fence
     lang: str
+    info: str  # the whole info string after the fence
     code: str
     not_run: str | None  # the reason, when marked
 
@@ -104,7 +105,8 @@ def code_blocks(path: Path) -> list[Block]:
         marker = _NOT_RUN.match(previous)
         code = textwrap.dedent("\n".join(body)) if indent else "\n".join(body)
         reason = marker["reason"] if marker else None
-        blocks.append(Block(path, start + 1, opening["lang"].lower(), code + "\n", reason))
+        lang, info = opening["lang"].lower(), opening["info"].strip()
+        blocks.append(Block(path, start + 1, lang, info, code + "\n", reason))
     return blocks
 
 
@@ -133,8 +135,16 @@ def test_the_collector_finds_the_examples() -> None:
     assert sum(len(b) for b in pages.values()) >= 20
 
 
+def hides_python(block: Block) -> bool:
+    """Python the collector would not run: ```py, ```pycon, ```{.python}, ..."""
+    if block.lang == "python":
+        return False
+    words = set(re.findall(r"[a-z0-9]+", block.info.lower()))
+    return block.lang in _PYTHON_ALIASES or bool(words & ({"python"} | _PYTHON_ALIASES))
+
+
 def test_no_python_example_hides_under_another_language() -> None:
-    hidden = [b.where for p in doc_pages() for b in code_blocks(p) if b.lang in _PYTHON_ALIASES]
+    hidden = [b.where for p in doc_pages() for b in code_blocks(p) if hides_python(b)]
     assert not hidden, f"write these as ```python so they run: {hidden}"
 
 
@@ -307,6 +317,14 @@ def test_blocks_markers_and_indented_fences(tmp_path: Path) -> None:
         ("sh", None),
     ]
     assert blocks[1].code == "y = 2\n"
+
+
+def test_python_under_another_name_is_caught(tmp_path: Path) -> None:
+    fences = ["```py", "```pycon", "```{.python}", "~~~ python3", "```python title='x.py'"]
+    text = "".join(f"{fence}\nx = 1\n{fence[:3]}\n\n" for fence in fences)
+    blocks = code_blocks(write_page(tmp_path, text))
+    assert [hides_python(b) for b in blocks] == [True, True, True, True, False]
+    assert blocks[-1].lang == "python"
 
 
 @pytest.mark.parametrize(
