@@ -156,6 +156,10 @@ class BaseClient:
 
     @property
     def closed(self) -> bool:
+        """True once the client was closed (``aclose()`` or the end of ``async with``).
+
+        Calls on a closed client raise ``ClientClosedError``.
+        """
         return self._transport.closed
 
     async def aclose(self) -> None:

@@ -227,6 +227,7 @@ class RetryBudget:
 
     @property
     def tokens(self) -> int:
+        """Tokens left: a retry is allowed while its cost is at most this."""
         return self._tokens
 
     def try_spend(self, exc: APIError) -> bool:
@@ -238,6 +239,7 @@ class RetryBudget:
         return True
 
     def refill(self) -> None:
+        """Return ``success_refill`` tokens after a successful call (up to ``capacity``)."""
         self._tokens = min(self.capacity, self._tokens + self.success_refill)
 
     def __repr__(self) -> str:

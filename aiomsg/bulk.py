@@ -150,6 +150,7 @@ class ItemOutcome(msgspec.Struct, frozen=True, gc=False):
 
     @property
     def succeeded(self) -> bool:
+        """True for ``accepted``, ``cancelled``, ``not_cancelled`` and ``stopped``."""
         return self.outcome in SUCCESSFUL
 
 

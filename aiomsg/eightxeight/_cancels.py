@@ -63,6 +63,23 @@ class ScheduledCancels:
         ``DELETE /api/v1/subaccounts/{subAccountId}/messages/{umid}``.
         ``cancelled_count`` 0 means it was already sent or cancelled; an unknown umid
         raises ``NotFoundError`` (404, code 1300).
+
+        Args:
+            sub_account_id: The 8x8 sub-account that sent the message.
+            umid: The message's id, a uuid.
+
+        Returns:
+            ``cancelled_count``: 1 when it was cancelled, 0 when it was already sent
+            or cancelled.
+
+        Raises:
+            ValidationError: An id is malformed; nothing was sent.
+            NotFoundError: 8x8 does not know the umid (code 1300).
+            APIStatusError: Another refusal (a subclass per status).
+            APIConnectionError: No answer after the retries (safe to call again).
+
+        Example:
+            ``(await client.sms.cancel_message("my-sub", umid)).cancelled_count``
         """
         sub_account_id = check_sub_account_id(sub_account_id)
         umid = check_uuid(umid, "umid")
@@ -73,6 +90,19 @@ class ScheduledCancels:
 
         ``DELETE /api/v1/subaccounts/{subAccountId}/messages/batch/{batchId}``.
         ``cancelled_count`` 0 means nothing was left to cancel.
+
+        Args:
+            sub_account_id: The 8x8 sub-account that sent the batch.
+            batch_id: The batch's id, a uuid (a LINE send's ``batch_id``, say).
+
+        Returns:
+            ``cancelled_count``: how many messages were cancelled (0 is a success:
+            nothing was left).
+
+        Raises:
+            ValidationError: An id is malformed; nothing was sent.
+            APIStatusError: 8x8 refused the request (a subclass per status).
+            APIConnectionError: No answer after the retries (safe to call again).
         """
         sub_account_id = check_sub_account_id(sub_account_id)
         batch_id = check_uuid(batch_id, "batch_id")
@@ -86,13 +116,43 @@ class ScheduledCancels:
         Outcomes: ``cancelled``, ``not_cancelled`` (already sent or cancelled),
         ``not_found`` (404 with code 1300), ``failed``. Options: see
         ``aiomsg.bulk.BulkOptions``.
+
+        Args:
+            sub_account_id: The 8x8 sub-account that sent the messages.
+            umids: Message ids: a list, any iterable or an async iterable.
+            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
+                ``finish``, ``abort``, ``deadline``, ``before_send``: see
+                ``aiomsg.BulkOptions``.
+
+        Returns:
+            One outcome per input umid, in input order, with counts that add up to
+            the input size. It never raises for one umid.
+
+        Raises:
+            ValidationError: The sub-account id or an option is invalid (before
+                anything is sent).
+            BulkInputError: Reading ``umids`` raised; ``.report`` holds what was
+                done before.
         """
         return await collect(self.stream_cancel_messages(sub_account_id, umids, **options))
 
     def stream_cancel_messages(
         self, sub_account_id: str, umids: ItemsInput[str], **options: Unpack[BulkOptions]
     ) -> AbstractAsyncContextManager[OutcomeStream]:
-        """``cancel_messages`` as an ``async with`` block yielding outcomes as they come."""
+        """``cancel_messages`` as an ``async with`` block yielding outcomes as they come.
+
+        Args:
+            sub_account_id: The 8x8 sub-account that sent the messages.
+            umids: Message ids: a list, any iterable or an async iterable.
+            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
+                ``finish``, ``abort``, ``deadline``, ``before_send``: see
+                ``aiomsg.BulkOptions``.
+
+        Returns:
+            An async context manager giving an ``OutcomeStream``: outcomes in the
+            order requests finish, each with its input ``index``; its ``report``
+            keeps the totals. Leaving the block cancels the job.
+        """
         return stream_cancels(self._cancel_checked, sub_account_id, umids, options)
 
     async def _cancel_checked(self, sub_account_id: str, umid: str) -> CancelResult:

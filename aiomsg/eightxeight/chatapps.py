@@ -115,6 +115,28 @@ class ChatApps(ScheduledCancels):
         ``clientMessageId`` are a ``ValidationError``. Retried only when 8x8 provably
         did not take the request; otherwise a failure raises ``OutcomeUnknownError``
         carrying every ``clientMessageId``.
+
+        Args:
+            sub_account_id: The 8x8 sub-account that sends.
+            messages: 1 to 1,000 ``LineNotification`` objects or mappings in the API's
+                camelCase JSON shape (validated the same way).
+            client_batch_id: Your own id for the batch (up to 100 characters).
+            include_messages_in_response: Ask 8x8 to list every message (its umid and
+                status) in the answer.
+
+        Returns:
+            The ``batchId`` and the accepted and rejected counts (with ``messages``
+            when asked for).
+
+        Raises:
+            ValidationError: A message, id or the batch size broke a rule; nothing
+                was sent.
+            OutcomeUnknownError: The request may have reached 8x8 and was not repeated.
+            APIStatusError: 8x8 refused the request (a subclass per status).
+            APIConnectionError: The connection was refused on every attempt.
+
+        Example:
+            ``batch = await client.chatapps.send_line_notification_batch("my-sub", messages)``
         """
         check_sub_account_id(sub_account_id)
         check_items(messages, "messages")
@@ -178,6 +200,20 @@ class ChatApps(ScheduledCancels):
         """Send one LINE Notification message.
 
         ``POST /api/v1/subaccounts/{subAccountId}/lon``. Retry rules as for a batch.
+
+        Args:
+            sub_account_id: The 8x8 sub-account that sends.
+            message: A ``LineNotification`` or a mapping in the API's camelCase shape;
+                it gets a generated ``clientMessageId`` when it has none.
+
+        Returns:
+            The message's ``umid`` and status.
+
+        Raises:
+            ValidationError: The message broke a rule; nothing was sent.
+            OutcomeUnknownError: The request may have reached 8x8 and was not repeated.
+            APIStatusError: 8x8 refused the request (a subclass per status).
+            APIConnectionError: The connection was refused on every attempt.
         """
         check_sub_account_id(sub_account_id)
         (msg,) = with_client_message_ids([as_line_notification(message, "message")])
@@ -205,6 +241,29 @@ class ChatApps(ScheduledCancels):
         when missing). ``client_batch_id`` goes on every request; ``report.batches``
         lists each ``batchId`` with the input positions it covers. Options: see
         ``aiomsg.bulk.BulkOptions``.
+
+        Args:
+            sub_account_id: The 8x8 sub-account that sends.
+            messages: ``LineNotification`` objects or mappings in the API's camelCase
+                shape: a list, any iterable or an async iterable.
+            client_batch_id: Your own id, sent with every request.
+            include_messages_in_response: Ask 8x8 to list every message in its
+                answers, so each outcome carries the message's umid (``provider_id``)
+                and a rejection its code.
+            chunk_size: Messages per request, 1 to 1,000.
+            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
+                ``finish``, ``abort``, ``deadline``, ``before_send``: see
+                ``aiomsg.BulkOptions``.
+
+        Returns:
+            One outcome per input message, in input order, with counts that add up
+            to the input size. It never raises for one message.
+
+        Raises:
+            ValidationError: An argument or option is invalid (before anything is
+                sent); an invalid message is ``failed`` instead.
+            BulkInputError: Reading ``messages`` raised; ``.report`` holds what was
+                done before.
         """
         return await collect(
             self.stream_send_line_notifications(
@@ -224,7 +283,26 @@ class ChatApps(ScheduledCancels):
         chunk_size: int = MAX_LINE_BATCH,
         **options: Unpack[BulkOptions],
     ) -> AbstractAsyncContextManager[OutcomeStream]:
-        """``send_line_notifications`` as an ``async with`` block yielding outcomes."""
+        """``send_line_notifications`` as an ``async with`` block yielding outcomes.
+
+        Args:
+            sub_account_id: The 8x8 sub-account that sends.
+            messages: ``LineNotification`` objects or mappings in the API's camelCase
+                shape: a list, any iterable or an async iterable.
+            client_batch_id: Your own id, sent with every request.
+            include_messages_in_response: Ask 8x8 to list every message in its
+                answers, so each outcome carries the message's umid (``provider_id``)
+                and a rejection its code.
+            chunk_size: Messages per request, 1 to 1,000.
+            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
+                ``finish``, ``abort``, ``deadline``, ``before_send``: see
+                ``aiomsg.BulkOptions``.
+
+        Returns:
+            An async context manager giving an ``OutcomeStream``: outcomes in the
+            order requests finish, each with its input ``index``; its ``report``
+            keeps the totals. Leaving the block cancels the job.
+        """
         check_sub_account_id(sub_account_id)
         check_count("chunk_size", chunk_size, 1, MAX_LINE_BATCH)
         if client_batch_id is not UNSET:
@@ -292,7 +370,21 @@ class ChatApps(ScheduledCancels):
         """Delete a WhatsApp Flow; only flows still in DRAFT can be deleted.
 
         ``DELETE /api/v1/accounts/{accountId}/channels/{channelId}/flows/{flowId}``.
-        A published flow raises ``ConflictError`` (409).
+        A published flow raises ``ConflictError`` (409). 8x8 allows 100 Flow
+        management requests a minute per API key: the client paces them
+        (``flows_rate_limit=``).
+
+        Args:
+            account_id: The 8x8 account, a uuid (32 hex digits, dashes optional).
+            channel_id: The WhatsApp channel.
+            flow_id: The flow to delete.
+
+        Raises:
+            ValidationError: An id is malformed; nothing was sent.
+            ConflictError: The flow is published (only DRAFT flows can be deleted).
+            NotFoundError: No such flow.
+            APIStatusError: Another refusal (a subclass per status).
+            APIConnectionError: No answer after the retries.
         """
         check_account_id(account_id)
         check_segment(channel_id, "channel_id")

@@ -33,15 +33,46 @@ REGIONS: Final[dict[str, tuple[str, str]]] = {
 class EightByEight(BaseClient):
     """Client for 8x8 CPaaS: ``client.chatapps`` and ``client.sms``.
 
-    ``api_key`` (else ``$AIOMSG_8X8_API_KEY``) is sent as a Bearer token. ``region``
-    picks the hosts; ``chatapps_url`` / ``sms_url`` (else ``$AIOMSG_8X8_CHATAPPS_URL``
-    / ``$AIOMSG_8X8_SMS_URL``) override them. TLS 1.3 is the minimum by default, as
-    8x8 requires; ``ssl`` takes your own ``ssl.SSLContext`` (a private CA, say).
-    ``session`` is a caller-owned ``aiohttp.ClientSession`` that is used, never closed.
-    ``session`` is a caller-owned ``aiohttp.ClientSession``: used, never closed; its
-    connector's limits cap this client's concurrency, aiohttp's own silent retry is
-    stopped for this client's requests (so attempts are exactly as configured), and
-    trace configs belong on that session rather than in ``trace_configs=``.
+    Open it with ``async with aiomsg.EightByEight() as client:`` (or call
+    ``aclose()``): it holds one pooled HTTP session for both APIs. Every setting
+    comes from the argument, else the environment, else the default.
+
+    Args:
+        api_key: Sent as a Bearer token (else ``$AIOMSG_8X8_API_KEY``).
+        region: ``"ap"`` (default), ``"us"``, ``"eu"`` or ``"id"``: picks the hosts.
+        chatapps_url: Chat Apps base URL (else ``$AIOMSG_8X8_CHATAPPS_URL``, else the
+            region's host).
+        sms_url: SMS base URL (else ``$AIOMSG_8X8_SMS_URL``, else the region's host).
+        timeout: Per-attempt limits: a ``Timeout`` or a float (the total seconds of
+            one attempt). Default ``Timeout()``: connect 10, read 30, total 60.
+        retry: When and how often a call is repeated (default ``RetryPolicy()``:
+            3 attempts, full-jitter backoff, ``Retry-After`` up to 60 s).
+        retry_budget: The retry quota every call of this client draws from
+            (default ``RetryBudget()``, 500 tokens).
+        ssl: Your own ``ssl.SSLContext`` (to trust a private CA, say);
+            certificates are always verified.
+        min_tls_version: The oldest TLS version accepted: TLS 1.3, as 8x8 requires.
+        session: A caller-owned ``aiohttp.ClientSession``: used, never closed; its
+            connector's limits cap this client's concurrency, aiohttp's own silent
+            retry is stopped for this client's requests (so attempts are exactly
+            as configured), and trace configs belong on that session rather than
+            in ``trace_configs=``.
+        rate_limit: Pace and concurrency per sub-account, shared by every call
+            (default 1,800 requests/s, 8x8's documented limit).
+        flows_rate_limit: The same for WhatsApp Flow management (default 100 a
+            minute per API key).
+        connector_limit: Connections the client's own session may open at once.
+        max_response_size: The largest answer body read, in bytes; a longer one
+            raises ``APIResponseError``.
+        on_request: Called with a ``RequestEvent`` after every attempt.
+        trace_configs: aiohttp trace configs for the client's own session.
+
+    Raises:
+        ConfigurationError: A credential or base URL is missing or unusable, or
+            an option is out of range.
+
+    Example:
+        ``async with aiomsg.EightByEight(region="eu") as client: ...``
     """
 
     def __init__(

@@ -137,6 +137,11 @@ class LineUser(_Request, frozen=True):
 
 
 class LineEmphasis(_Request, frozen=True):
+    """A highlighted line of a LINE Notification: a ``label`` and its ``content``.
+
+    Example: ``LineEmphasis(label="Total", content="SGD 42.00")``.
+    """
+
     label: str | UnsetType = UNSET
     content: str | UnsetType = UNSET
 
@@ -146,6 +151,11 @@ class LineEmphasis(_Request, frozen=True):
 
 
 class LineListItem(_Request, frozen=True):
+    """One row of a LINE Notification's list (``LineContent.items``, ``list`` on the wire).
+
+    Example: ``LineListItem(label="Date", content="3 December")``.
+    """
+
     label: str | UnsetType = UNSET
     content: str | UnsetType = UNSET
 
@@ -294,6 +304,8 @@ class MessageStatus(_Response, frozen=True, gc=False):
 
 
 class UserInfo(_Response, frozen=True, gc=False):
+    """The recipient as 8x8 echoes it in a LINE answer; its repr masks the number."""
+
     msisdn: str | None = None
     country: str | None = None
     channel_user_id: str | None = None

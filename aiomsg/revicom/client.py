@@ -71,10 +71,37 @@ class Revicom(BaseClient):
 
     ``token`` (else ``$AIOMSG_REVICOM_TOKEN``) is sent as ``Authorization: Basic
     {token}``; ``base_url`` (else ``$AIOMSG_REVICOM_URL``) overrides the host.
-    ``session`` is a caller-owned ``aiohttp.ClientSession``: used, never closed; its
-    connector's limits cap this client's concurrency, aiohttp's own silent retry is
-    stopped for this client's requests (so attempts are exactly as configured), and
-    trace configs belong on that session rather than in ``trace_configs=``.
+    Open it with ``async with aiomsg.Revicom() as revicom:`` (or call ``aclose()``).
+
+    Args:
+        token: The Basic token (else ``$AIOMSG_REVICOM_TOKEN``).
+        base_url: The API's base URL (else ``$AIOMSG_REVICOM_URL``, else
+            ``https://direct.revicom.ltd``).
+        timeout: Per-attempt limits: a ``Timeout`` or a float (the total seconds of
+            one attempt). Default ``Timeout()``: connect 10, read 30, total 60.
+        retry: When and how often a call is repeated (default ``RetryPolicy()``:
+            3 attempts, full-jitter backoff, ``Retry-After`` up to 60 s).
+        retry_budget: The retry quota every call of this client draws from
+            (default ``RetryBudget()``, 500 tokens).
+        ssl: Your own ``ssl.SSLContext`` (to trust a private CA, say);
+            certificates are always verified.
+        min_tls_version: The oldest TLS version accepted.
+        session: A caller-owned ``aiohttp.ClientSession``: used, never closed; its
+            connector's limits cap this client's concurrency, aiohttp's own silent
+            retry is stopped for this client's requests (so attempts are exactly
+            as configured), and trace configs belong on that session rather than
+            in ``trace_configs=``.
+        rate_limit: Pace and concurrency of stop requests, shared by every call
+            (default: unpaced, 32 in flight).
+        connector_limit: Connections the client's own session may open at once.
+        max_response_size: The largest answer body read, in bytes; a longer one
+            raises ``APIResponseError``.
+        on_request: Called with a ``RequestEvent`` after every attempt.
+        trace_configs: aiohttp trace configs for the client's own session.
+
+    Raises:
+        ConfigurationError: A credential or base URL is missing or unusable, or
+            an option is out of range.
     """
 
     def __init__(
@@ -118,8 +145,28 @@ class Revicom(BaseClient):
 
         ``POST /api/v1/message/stop``. Stopping a cascade's root stops the cascade;
         the change takes a few seconds to show in message states. The answer is
-        checked against the uuids sent (see ``StopResult``); one that gives a uuid
-        two different codes raises ``APIResponseError``.
+        checked against the uuids sent (see ``StopResult``).
+
+        Args:
+            uuids: 1 to 10,000 message uuids (a list or any iterable; not one string).
+
+        Returns:
+            One ``StopItem`` per distinct uuid answered, with its code (``StopCode``:
+            200 stopped, 202 maybe stopped, 403 not stoppable, 404 not found; newer
+            codes are kept as they arrive); ``extra_items``, answers about uuids never
+            asked; ``missing``, uuids asked that the answer left out; and ``errors``,
+            Revicom's flag that some item could not be stopped.
+
+        Raises:
+            ValidationError: A uuid is malformed or there are more than 10,000;
+                nothing was sent.
+            AuthenticationError: The token was refused.
+            APIStatusError: Another refusal (a subclass per status).
+            APIResponseError: The answer gave one uuid two different codes.
+            APIConnectionError: No answer after the retries (safe to call again).
+
+        Example:
+            ``codes = {i.message_uuid: i.code for i in (await revicom.stop_batch(uuids)).items}``
         """
         check_items(uuids, "uuids")
         if not isinstance(uuids, Iterable):
@@ -171,6 +218,23 @@ class Revicom(BaseClient):
         ``not_stoppable``, 404 ``not_found``; any other code is ``unknown`` with the
         code kept. Invalid uuids are ``failed`` and never sent. Options: see
         ``aiomsg.bulk.BulkOptions``; ``stream_stop`` gives outcomes as they arrive.
+
+        Args:
+            uuids: Message uuids: a list, any iterable or an async iterable.
+            chunk_size: Uuids per request, 1 to 10,000.
+            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
+                ``finish``, ``abort``, ``deadline``, ``before_send``: see
+                ``aiomsg.BulkOptions``.
+
+        Returns:
+            One outcome per input uuid, in input order, with counts that add up to
+            the input size. It never raises for one uuid.
+
+        Raises:
+            ValidationError: ``chunk_size`` or an option is out of range (before
+                anything is sent).
+            BulkInputError: Reading ``uuids`` raised; ``.report`` holds what was
+                done before.
         """
         return await collect(self.stream_stop(uuids, chunk_size=chunk_size, **options))
 
@@ -183,6 +247,18 @@ class Revicom(BaseClient):
         ``async with revicom.stream_stop(uuids) as outcomes: async for o in outcomes``.
         Memory stays bounded whatever the input size; leaving the block cancels
         the job.
+
+        Args:
+            uuids: Message uuids: a list, any iterable or an async iterable.
+            chunk_size: Uuids per request, 1 to 10,000.
+            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
+                ``finish``, ``abort``, ``deadline``, ``before_send``: see
+                ``aiomsg.BulkOptions``.
+
+        Returns:
+            An async context manager giving an ``OutcomeStream``: outcomes in the
+            order requests finish, each with its input ``index``; its ``report``
+            keeps the totals.
         """
         check_count("chunk_size", chunk_size, 1, MAX_STOP_BATCH)
         return run_bulk(uuids, self._stop_chunk, chunk_size=chunk_size, field="uuids", **options)

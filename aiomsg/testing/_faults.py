@@ -25,6 +25,8 @@ ROUTES: Final[tuple[str, ...]] = (
     "sms.cancel_batch",
     "revicom.stop",
 )
+"""Every endpoint the simulator serves, by name (``<api>.<operation>``): the names
+``Simulator.inject(route=...)`` and ``Simulator.requests_for`` take."""
 API_NAMES: Final[tuple[str, ...]] = ("chatapps", "sms", "revicom")
 
 

@@ -42,9 +42,13 @@ __all__ = [
 ]
 
 DEFAULT_API_KEY: Final = "sim-api-key"
+"""The 8x8 API key a ``Simulator`` accepts unless given ``api_key=``."""
 DEFAULT_REVICOM_TOKEN: Final = "sim-revicom-token"
+"""The Revicom Basic token a ``Simulator`` accepts unless given ``revicom_token=``."""
 DEFAULT_SUB_ACCOUNT: Final = "sim-sub"
+"""The sub-account the default API key owns (``sim.sub_accounts[0]``)."""
 DEFAULT_ACCOUNT_ID: Final = "5f0c1e2d3a4b4c6d8e8f9a0b1c2d3e4f"
+"""The account (for WhatsApp Flows) the default API key owns (``sim.account_id``)."""
 #: How long a scheduled message waits before it is sent, in simulated seconds.
 DEFAULT_SCHEDULE_DELAY: Final = 3600.0
 #: Revicom: "it can take a few seconds" before a stop shows in the message's state.
@@ -227,6 +231,7 @@ class Simulator:
 
     @property
     def started(self) -> bool:
+        """True while the simulator listens (between ``start()`` and ``stop()``)."""
         return self._server.running
 
     async def __aenter__(self) -> Simulator:

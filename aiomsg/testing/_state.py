@@ -68,6 +68,7 @@ class SimMessage:
 
     @property
     def state(self) -> str:
+        """``scheduled``, ``sent``, ``cancelled`` or ``rejected``, at the simulated time."""
         if self.error_code is not None:
             return "rejected"
         if self.cancelled_at is not None:
