@@ -26,8 +26,9 @@ Every exception the library raises on purpose derives from ``AiomsgError``::
             ├── RateLimitError             429 (``retry_after``)
             └── InternalServerError        5xx
 
-Messages never contain API keys, Basic tokens or full MSISDNs: the URL kept on an
-error is the redacted one and body excerpts pass through ``redact_text``.
+Messages never contain API keys, Basic tokens or full MSISDNs, in any encoding: the
+URL kept on an error is the redacted one, and every string kept from an answer (and
+every message quoting one) passes through ``redact_text``, the one masking rule.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The session pool: one aiohttp session per client, TLS, timeouts, capped reads.
+"""The session pool: one aiohttp session per client, TLS, timeouts, bounded reads.
+
+Each answer is read up to what its request can need (``answer_cap``), within a
+client-wide ``ByteBudget`` shared by every read in flight.
 
 This is the only module that touches aiohttp's request API, and the one place that
 maps aiohttp's exceptions to ours. It knows nothing of providers: it sends a method,
