@@ -117,3 +117,24 @@ __all__ = [
     "ValidationError",
     "__version__",
 ]
+
+
+def _name_public_classes() -> None:
+    """Tracebacks and reprs name what users import (``aiomsg.NotFoundError``), not
+    the private module that defines it. Pickle finds each class here just as well.
+    msgspec Structs keep their module: msgspec resolves their annotations through it.
+    """
+    import msgspec
+
+    for name in __all__:
+        obj = globals()[name]
+        if not isinstance(obj, type):
+            continue
+        if issubclass(obj, BaseException) or (
+            obj.__module__.startswith(f"{__name__}._") and not issubclass(obj, msgspec.Struct)
+        ):
+            obj.__module__ = __name__
+
+
+_name_public_classes()
+del _name_public_classes

@@ -21,9 +21,11 @@ from ._codec import decode
 from ._errors import (
     APIConnectionError,
     APIError,
+    APIResponseError,
     APITimeoutError,
     RateLimitError,
     error_from_response,
+    redact_error,
 )
 from ._limits import LimiterRegistry, LimiterTimeout, RateLimit, Sleep
 from ._retry import (
@@ -202,7 +204,7 @@ class Requester:
                     with anyio.fail_after(deadline - t0):
                         resp = await send(method, url, headers, body, shown)
             except APIError as exc:
-                error = exc
+                error = redact_error(exc, host.secrets)
             except TimeoutError:
                 error = APITimeoutError(
                     "The call's deadline passed during the attempt", method=method, url=shown
@@ -255,8 +257,11 @@ class Requester:
         resp = await self.call(
             route, path, body, scope=scope, limit=limit, policy=policy, on_wire=on_wire
         )
-        return decode(tp, resp.body, method=route.method, url=self.host.shown(path),
-                      status=resp.status, first=first)  # fmt: skip
+        try:
+            return decode(tp, resp.body, method=route.method, url=self.host.shown(path),
+                          status=resp.status, first=first)  # fmt: skip
+        except APIResponseError as exc:
+            raise redact_error(exc, self.host.secrets) from None
 
     def _next_wait(
         self,

@@ -21,6 +21,7 @@ import enum
 import math
 import random
 import re
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,13 +52,14 @@ __all__ = [
 ]
 
 RETRYABLE_STATUSES: Final = frozenset({429, 502, 503, 504})
-#: Longest Retry-After we take seriously at all; larger values are treated as garbage.
-_RETRY_AFTER_SANITY_LIMIT: Final = 24 * 3600.0
 #: Waking up with less than this left of the deadline would only time out: give up.
 MIN_ATTEMPT_TIME: Final = 0.01
-# RFC 9110 delta-seconds is 1*DIGIT; a decimal fraction is tolerated. ASCII digits only:
-# float() would also take "inf", "nan", "1e400", "-1", "1_0" and non-ASCII digits.
-_DELTA_SECONDS_RE: Final = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
+# RFC 9110 delta-seconds is 1*DIGIT, of any length; a decimal fraction is tolerated.
+# ASCII digits only: float() would also take "inf", "nan", "1e400", "-1", "1_0" and
+# non-ASCII digits. (aiohttp bounds a header's length, so the digits are bounded too.)
+_DELTA_SECONDS_RE: Final = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+#: A valid hint too large for a float (hundreds of digits) is kept as this.
+_LONGEST_HINT: Final = sys.float_info.max
 
 
 class CallKind(enum.Enum):
@@ -118,9 +120,12 @@ def backoff_delay(
 def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
     """Seconds to wait from a ``Retry-After`` value; None for absent or garbage.
 
-    Accepts delta-seconds (digits, a decimal fraction tolerated) and HTTP dates (a
-    date in the past means 0). Signs, exponents, ``inf``/``nan``, values over a day
-    and unparsable dates are garbage: the caller falls back to its own backoff.
+    Accepts delta-seconds (any number of digits, a decimal fraction tolerated) and
+    HTTP dates (a date in the past means 0, one days ahead its distance). A valid hint
+    is kept however large, so that a call can give up at once when it exceeds what
+    the policy accepts; one too large for a float is kept as the largest float.
+    Signs, exponents, ``inf``/``nan``, letters and unparsable dates are garbage: the
+    caller falls back to its own backoff.
     """
     if not value:
         return None
@@ -135,9 +140,7 @@ def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -
         if when.tzinfo is None:  # asctime form or "-0000": HTTP dates are always GMT
             when = when.replace(tzinfo=_dt.timezone.utc)
         seconds = max(0.0, when.timestamp() - now())
-    if not math.isfinite(seconds) or seconds > _RETRY_AFTER_SANITY_LIMIT:
-        return None
-    return seconds
+    return seconds if math.isfinite(seconds) else _LONGEST_HINT
 
 
 def may_have_been_taken(exc: APIError) -> bool:

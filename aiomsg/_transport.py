@@ -1,4 +1,7 @@
-"""The session pool: one aiohttp session per client, TLS, timeouts, capped reads.
+"""The session pool: one aiohttp session per client, TLS, timeouts, bounded reads.
+
+Each answer is read up to what its request can need (``answer_cap``), within a
+client-wide ``ByteBudget`` shared by every read in flight.
 
 This is the only module that touches aiohttp's request API, and the one place that
 maps aiohttp's exceptions to ours. It knows nothing of providers: it sends a method,
@@ -10,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import math
 import ssl
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -30,16 +34,26 @@ from ._errors import (
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_SIZE",
+    "ByteBudget",
     "Host",
     "RawResponse",
     "Timeout",
     "Transport",
+    "answer_cap",
     "check_base_url",
 ]
 
 DEFAULT_MAX_RESPONSE_SIZE: Final = 64 * 1024 * 1024
 DEFAULT_CONNECTOR_LIMIT: Final = 100
 _CHUNK: Final = 256 * 1024
+#: An answer may be this large whatever was asked (a DELETE's answer is tiny) ...
+ANSWER_FLOOR: Final = 64 * 1024
+#: ... plus this many bytes per byte of request body (a 10,000-uuid stop, 390 kB,
+#: is answered in about 600 kB; a LINE batch in at most a few times its size).
+ANSWER_PER_REQUEST_BYTE: Final = 16
+#: An error answer is read this far at most; beyond it the rest is dropped unread
+#: (the error needs the code, the message or an excerpt, nothing more).
+ERROR_BODY_LIMIT: Final = 64 * 1024
 _LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
@@ -117,6 +131,77 @@ def make_ssl_context(minimum_version: ssl.TLSVersion) -> ssl.SSLContext:
     return ctx
 
 
+def answer_cap(body: bytes | None, max_response_size: int) -> int:
+    """The most bytes an honest answer to a request with this body can need."""
+    size = 0 if body is None else len(body)
+    return min(max_response_size, ANSWER_FLOOR + ANSWER_PER_REQUEST_BYTE * size)
+
+
+class ByteBudget:
+    """Bytes of answers a client may hold while reading them, across all its requests.
+
+    A read reserves, before buffering anything, all it may come to hold (the
+    declared length, else the request's cap), and gives it back when done. A
+    reservation is all or nothing and never larger than the budget, and waiters are
+    served in order, so a read that has started always finishes and none can
+    starve: no deadlock, and what is held does not grow with concurrency.
+    """
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self._free = total
+        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
+
+    @property
+    def free(self) -> int:
+        return self._free
+
+    def try_reserve(self, size: int) -> int | None:
+        """Take ``size`` bytes (at most the whole budget) if free now and nobody waits."""
+        size = min(size, self.total)
+        if not self._waiters and self._free >= size:
+            self._free -= size
+            return size
+        return None
+
+    async def reserve(self, size: int) -> int:
+        """Wait until ``size`` bytes (at most the whole budget) are free; take them."""
+        taken = self.try_reserve(size)
+        if taken is not None:
+            return taken
+        size = min(size, self.total)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (size, waiter)
+        self._waiters.append(entry)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release(size)  # granted as we were cancelled: give it back
+            else:
+                if entry in self._waiters:
+                    self._waiters.remove(entry)
+                self._wake()  # we may have been the head that blocked others
+            raise
+        return size
+
+    def release(self, size: int) -> None:
+        self._free += size
+        self._wake()
+
+    def _wake(self) -> None:
+        waiters = self._waiters
+        while waiters and waiters[0][0] <= self._free:
+            size, waiter = waiters.popleft()
+            if waiter.done():  # cancelled; its reserve() removes nothing now
+                continue
+            self._free -= size
+            waiter.set_result(None)
+
+    def __repr__(self) -> str:
+        return f"ByteBudget(free={self._free}, total={self.total}, waiting={len(self._waiters)})"
+
+
 @dataclass(frozen=True, slots=True)
 class Host:
     """One provider API: its base URL and the headers every request to it carries."""
@@ -170,6 +255,9 @@ class Transport:
         self._owns_session = session is None
         self._connector_limit = connector_limit
         self._max_response_size = max_response_size
+        # One answer may take all of max_response_size; all answers being read at
+        # once share it too, so memory does not grow with concurrency.
+        self.budget = ByteBudget(max_response_size)
         self._trace_configs = list(trace_configs)
         # Never wait inside aiohttp's pool (that wait would count against the timeout):
         # the limiter admits no more requests than the pool has connections.
@@ -262,7 +350,8 @@ class Transport:
                     ssl=self._ssl_context if https and self._ssl_context else True,
                     middlewares=self._middlewares,
                 ) as resp:
-                    data = await self._read_capped(resp, method, shown)
+                    cap = answer_cap(body, self._max_response_size)
+                    data = await self._read_capped(resp, cap, method, shown)
                     return RawResponse(resp.status, resp.headers, data)
             except _AttemptFailed as exc:
                 raise map_client_error(exc.error, method, shown, tls=https) from exc.error
@@ -275,33 +364,68 @@ class Transport:
         finally:
             slots.release()
 
-    async def _read_capped(self, resp: aiohttp.ClientResponse, method: str, shown: str) -> bytes:
-        cap = self._max_response_size
+    async def _read_capped(
+        self, resp: aiohttp.ClientResponse, cap: int, method: str, shown: str
+    ) -> bytes:
+        """The body, up to ``cap`` bytes, read within the client's byte budget.
+
+        A success answer over ``cap`` is an ``APIResponseError`` (its connection is
+        dropped, not drained); an error answer is read to ``ERROR_BODY_LIMIT`` and
+        the rest dropped, as its status says what matters.
+        """
+        success = 200 <= resp.status < 300
+        if not success:
+            cap = min(cap, ERROR_BODY_LIMIT)
         length = resp.content_length
-        if length is not None and length > cap:
+        if length is not None and length > cap and success:
             resp.close()  # drop the connection rather than drain a huge body
-            raise APIResponseError(
-                f"Response body of {length} bytes exceeds max_response_size ({cap} bytes)",
-                method=method,
-                url=shown,
-                status_code=resp.status,
-            )
-        if length is not None and "Content-Encoding" not in resp.headers:
-            return await resp.read()
-        parts: list[bytes] = []
-        size = 0
-        async for chunk in resp.content.iter_chunked(_CHUNK):
-            size += len(chunk)
-            if size > cap:
-                resp.close()
-                raise APIResponseError(
-                    f"Response body exceeds max_response_size ({cap} bytes)",
-                    method=method,
-                    url=shown,
-                    status_code=resp.status,
-                )
-            parts.append(chunk)
-        return b"".join(parts)
+            raise self._too_large(resp, cap, method, shown, length)
+        exact = length is not None and length <= cap and "Content-Encoding" not in resp.headers
+        budget = self.budget
+        need = length if exact and length is not None else cap
+        held = budget.try_reserve(need)  # the common case, without a coroutine
+        if held is None:
+            held = await budget.reserve(need)
+        try:
+            if exact:
+                return await resp.read()
+            buffer = bytearray()
+            async for chunk in resp.content.iter_chunked(_CHUNK):
+                if len(buffer) + len(chunk) > cap:
+                    resp.close()
+                    if not success:
+                        buffer += chunk[: cap - len(buffer)]
+                        break
+                    # The error's traceback keeps this frame alive as long as the
+                    # error lives (a bulk report keeps it): drop what it holds first.
+                    del buffer, chunk
+                    raise self._too_large(resp, cap, method, shown)
+                buffer += chunk
+            return bytes(buffer)
+        finally:
+            budget.release(held)
+
+    def _too_large(
+        self,
+        resp: aiohttp.ClientResponse,
+        cap: int,
+        method: str,
+        shown: str,
+        length: int | None = None,
+    ) -> APIResponseError:
+        size = f"of {length:,} bytes " if length is not None else ""
+        why = (
+            "max_response_size"
+            if cap == self._max_response_size
+            else "what an answer to this request can need"
+        )
+        return APIResponseError(
+            f"Response body {size}exceeds {cap:,} bytes ({why}; max_response_size "
+            f"is {self._max_response_size:,}); the rest was not read",
+            method=method,
+            url=shown,
+            status_code=resp.status,
+        )
 
 
 def _pool_size(session: aiohttp.ClientSession | None, limit: int) -> int:

@@ -291,3 +291,65 @@ def test_codes_that_are_not_plain_ascii_digits_are_ignored(code: str) -> None:
     error = error_from_response(400, body, method="DELETE", url="https://x/y")
     assert type(error) is aiomsg.BadRequestError
     assert error.code is None
+
+
+PUBLIC_ERRORS = sorted(
+    (
+        obj
+        for obj in vars(aiomsg).values()
+        if isinstance(obj, type) and issubclass(obj, BaseException)
+    ),
+    key=lambda cls: cls.__name__,
+)
+
+
+def test_there_are_public_errors_to_check() -> None:
+    assert len(PUBLIC_ERRORS) >= 22
+    assert aiomsg.NotFoundError in PUBLIC_ERRORS
+    assert aiomsg.BulkInputError in PUBLIC_ERRORS
+
+
+@pytest.mark.parametrize("cls", PUBLIC_ERRORS, ids=lambda cls: cls.__name__)
+def test_public_errors_are_named_as_users_import_them(cls: type[BaseException]) -> None:
+    # A traceback prints ``module.qualname``: users should read the name they import.
+    assert cls.__module__ == "aiomsg"
+    assert getattr(aiomsg, cls.__qualname__) is cls
+
+
+def test_a_traceback_names_the_public_class() -> None:
+    import traceback
+
+    error = from_body(404, b'{"code": 1300, "message": "Message not found."}')
+    try:
+        raise error
+    except aiomsg.NotFoundError as exc:
+        text = "".join(traceback.format_exception(exc))
+    assert "aiomsg.NotFoundError: Message not found." in text
+    assert "_errors" not in text.splitlines()[-1]
+
+
+@pytest.mark.parametrize("cls", PUBLIC_ERRORS, ids=lambda cls: cls.__name__)
+def test_every_public_error_pickles_by_its_public_name(cls: type[BaseException]) -> None:
+    exc = _instance_of(cls)
+    data = pickle.dumps(exc, protocol=5)
+    name = cls.__name__.encode()
+    if cls is not aiomsg.BulkInputError:  # that one is rebuilt by a function
+        assert b"\x8c\x06aiomsg\x94\x8c" + bytes([len(name)]) + name in data
+    copy = pickle.loads(data)
+    assert type(copy) is cls
+    assert str(copy) == str(exc)
+
+
+def _instance_of(cls: type[BaseException]) -> BaseException:
+    if issubclass(cls, aiomsg.APIStatusError):
+        status = 429 if cls is aiomsg.RateLimitError else 500
+        return cls("odd", status_code=status, code=1, error_id="e", retry_after=1.0)
+    if cls is aiomsg.ValidationError:
+        return cls("uuids[0]", "got 'x'", "a uuid")
+    if cls is aiomsg.OutcomeUnknownError:
+        return cls("may have been taken", client_message_ids=["a"])
+    if cls is aiomsg.APIResponseError:
+        return cls("bad body", status_code=200)
+    if cls is aiomsg.BulkInputError:
+        return cls("stopped", report=aiomsg.BulkReport())
+    return cls("something failed")
