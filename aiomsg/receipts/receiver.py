@@ -149,8 +149,15 @@ class ReceiptReceiver:
     async def _read_body(self, request: web.BaseRequest) -> bytes | None:
         """The body, or None when it is larger than the cap (reading stops there)."""
         cap = self.max_body_size
-        if request.content_length is not None and request.content_length > cap:
-            return None
+        length = request.content_length
+        if length is not None:
+            if length > cap:
+                return None
+            if "Content-Encoding" not in request.headers:
+                # The parser delivers no more than Content-Length bytes of a body
+                # that is not compressed: read it in one go.
+                return await request.read()
+        # Chunked or compressed: what we read is what aiohttp decompressed, so count it.
         buf = bytearray()
         async for chunk in request.content.iter_chunked(_READ_CHUNK):
             buf += chunk
