@@ -13,7 +13,7 @@ fields are ignored by the typed model and kept in the stored body (``ReceiptReco
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import msgspec
 
@@ -92,13 +92,17 @@ class ReceiptStatus(_Body, frozen=True, gc=False):
 
     @property
     def observed_at(self) -> _dt.datetime | None:
-        """``timestamp`` as an aware ``datetime``; None when absent or unreadable."""
+        """``timestamp`` as an aware ``datetime`` (UTC when it names no zone, as 8x8's
+        are documented to be UTC); None when absent or unreadable."""
         if self.timestamp is None:
             return None
         try:
-            return parse_timestamp(self.timestamp)
+            observed = parse_timestamp(self.timestamp)
         except msgspec.ValidationError:
             return None
+        return (
+            observed if observed.tzinfo is not None else observed.replace(tzinfo=_dt.timezone.utc)
+        )
 
 
 class WhatsAppInfo(_Body, frozen=True, gc=False):
@@ -172,6 +176,7 @@ class _Envelope(msgspec.Struct, kw_only=True, frozen=True, rename="camel"):
     payload: msgspec.Raw = msgspec.Raw(b"null")
 
 
+_T = TypeVar("_T")
 _ENVELOPE: Final = msgspec.json.Decoder(_Envelope)
 _PAYLOAD: Final = msgspec.json.Decoder(ReceiptPayload)
 _ANY: Final = msgspec.json.Decoder()
@@ -184,10 +189,7 @@ def decode_webhook(body: bytes) -> DeliveryReceipt | WebhookEvent:
     (422) before its payload is judged, and events other than delivery receipts are
     passed on whatever their payload holds.
     """
-    try:
-        env = _ENVELOPE.decode(body)
-    except msgspec.DecodeError as exc:
-        raise ReceiptDecodeError(_reason("the body is not a webhook envelope", exc)) from None
+    env = _decode(_ENVELOPE, body, "the body is not a webhook envelope")
     if env.version not in SUPPORTED_VERSIONS:
         raise ReceiptDecodeError(
             f"webhook format version {env.version} is not supported "
@@ -195,23 +197,15 @@ def decode_webhook(body: bytes) -> DeliveryReceipt | WebhookEvent:
             status=422,
         )
     if env.event_type != EventType.OUTBOUND_MESSAGE_STATUS_CHANGED:
-        try:
-            payload = _ANY.decode(env.payload)
-        except msgspec.DecodeError as exc:  # pragma: no cover - Raw is valid JSON
-            raise ReceiptDecodeError(_reason("the payload is not JSON", exc)) from None
         return WebhookEvent(
             event_type=env.event_type,
             version=env.version,
             namespace=env.namespace,
             description=env.description,
-            payload=payload,
+            payload=_decode(_ANY, env.payload, "the payload"),
         )
-    try:
-        payload = _PAYLOAD.decode(env.payload)
-    except msgspec.DecodeError as exc:
-        raise ReceiptDecodeError(_reason("the delivery receipt payload", exc)) from None
     return DeliveryReceipt(
-        payload=payload,
+        payload=_decode(_PAYLOAD, env.payload, "the delivery receipt payload"),
         version=env.version,
         namespace=env.namespace,
         event_type=env.event_type,
@@ -219,7 +213,13 @@ def decode_webhook(body: bytes) -> DeliveryReceipt | WebhookEvent:
     )
 
 
-def _reason(what: str, exc: msgspec.DecodeError) -> str:
-    # msgspec names the type and the path, never the value; mask anyway in case a
-    # future version quotes it.
-    return f"{what}: {redact_text(str(exc))}"
+def _decode(decoder: msgspec.json.Decoder[_T], data: bytes | msgspec.Raw, what: str) -> _T:
+    try:
+        return decoder.decode(data)
+    except msgspec.DecodeError as exc:
+        # msgspec names the type and the path, never the value; mask anyway in case
+        # a future version quotes it.
+        raise ReceiptDecodeError(f"{what}: {redact_text(str(exc))}") from None
+    except RecursionError:
+        # msgspec recurses into nested arrays and objects, also the ones it skips.
+        raise ReceiptDecodeError(f"{what}: JSON nested too deeply") from None

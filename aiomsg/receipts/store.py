@@ -216,6 +216,8 @@ class SQLiteReceiptStore:
         self._read_lock = anyio.Lock()
         self._queue: list[_Pending] = []
         self._committing = False
+        self._idle = anyio.Event()
+        self._idle.set()
         self.commits = 0
 
     def __repr__(self) -> str:
@@ -246,6 +248,12 @@ class SQLiteReceiptStore:
             if str(mode).lower() != "wal":
                 raise sqlite3.OperationalError(f"could not put {self.path!r} in WAL mode: {mode}")
             writer.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
+            version = writer.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, _SCHEMA_VERSION):
+                raise sqlite3.DatabaseError(
+                    f"{self.path!r} holds receipts in schema version {version}; "
+                    f"this version of aiomsg reads version {_SCHEMA_VERSION}"
+                )
             writer.executescript(_SCHEMA)
             reader = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=30.0
@@ -257,7 +265,9 @@ class SQLiteReceiptStore:
         return writer, reader
 
     async def aclose(self) -> None:
-        """Close the connections (receipts already added are on disk)."""
+        """Close the connections once the commit under way (if any) is done."""
+        with anyio.CancelScope(shield=True):
+            await self._idle.wait()
         writer, reader = self._writer, self._reader
         self._writer = self._reader = None
         with anyio.CancelScope(shield=True):
@@ -280,12 +290,14 @@ class SQLiteReceiptStore:
             # Shielded: callers whose receipts joined this round wait on it, so it must
             # finish even if the call that started it is cancelled.
             self._committing = True
+            self._idle = anyio.Event()
             try:
                 with anyio.CancelScope(shield=True):
                     while self._queue:
                         await self._commit_round()
             finally:
                 self._committing = False
+                self._idle.set()
         await pending.done.wait()
         if pending.error is not None:
             raise pending.error

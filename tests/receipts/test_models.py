@@ -111,6 +111,7 @@ def test_an_error_code_sent_as_a_string_is_kept_not_refused() -> None:
         ("2020-12-22T01:24:30.6030893Z", dt.datetime(2020, 12, 22, 1, 24, 30, 603089, UTC)),
         ("2026-07-03T03:23:21.90Z", dt.datetime(2026, 7, 3, 3, 23, 21, 900000, UTC)),
         ("2026-07-03T11:23:21+08:00", dt.datetime(2026, 7, 3, 3, 23, 21, tzinfo=UTC)),
+        ("2026-07-03T03:23:21", dt.datetime(2026, 7, 3, 3, 23, 21, tzinfo=UTC)),  # no zone: UTC
         ("yesterday", None),
         (None, None),
     ],
@@ -204,6 +205,22 @@ def test_unknown_versions_are_refused_with_422(version: int) -> None:
 )
 def test_bodies_of_the_wrong_shape_are_refused_with_400(body: bytes) -> None:
     with pytest.raises(ReceiptDecodeError) as info:
+        decode_webhook(body)
+    assert info.value.status == 400
+
+
+@pytest.mark.parametrize("event_type", ["outbound_message_status_changed", "other"])
+@pytest.mark.parametrize("depth", [100, 5000, 60000])
+def test_deeply_nested_json_is_refused_not_a_crash(event_type: str, depth: int) -> None:
+    nested = b"[" * depth + b"]" * depth
+    body = (
+        b'{"eventType": "' + event_type.encode() + b'", "payload": '
+        b'{"umid": "u", "status": {"state": "queued"}, "deep": ' + nested + b"}}"
+    )
+    if depth <= 100:  # well within any interpreter's recursion limit
+        assert decode_webhook(body).event_type == event_type
+        return
+    with pytest.raises(ReceiptDecodeError, match="nested too deeply") as info:
         decode_webhook(body)
     assert info.value.status == 400
 

@@ -140,6 +140,7 @@ async def test_non_ascii_authorization_compares_without_crashing(
         (b"", 400),
         (b"[1, 2]", 400),
         (encode({"eventType": "outbound_message_status_changed", "payload": {"umid": "u"}}), 400),
+        (b'{"eventType": "x", "payload": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", 400),
         (encode(receipt(version=10)), 422),
         (encode(receipt(version=7)), 422),
     ],
@@ -147,7 +148,7 @@ async def test_non_ascii_authorization_compares_without_crashing(
 async def test_bad_bodies_get_a_4xx_and_a_log_line(
     store: SQLiteReceiptStore, body: bytes, status: int, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = create_receipt_app(authorization=AUTH, store=store)
+    app = create_receipt_app(authorization=AUTH, store=store, max_body_size=200_000)
     caplog.set_level(logging.WARNING, logger="aiomsg")
     async with serve(app) as (url, session):
         got, text = await post(session, url, body)

@@ -187,6 +187,33 @@ async def test_receipts_survive_closing_and_reopening(tmp_path: Path) -> None:
         assert await s.count() == 1
 
 
+async def test_closing_waits_for_the_commit_under_way(tmp_path: Path) -> None:
+    store = SQLiteReceiptStore(tmp_path / "r.db")
+    await store.open()
+    results: list[list[bool]] = []
+
+    async def add() -> None:
+        results.append(await store.add([record(umid=f"u-{i}") for i in range(500)]))
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(add)
+            await anyio.lowlevel.checkpoint()  # the add is committing in its thread
+            await store.aclose()
+    assert results == [[True] * 500]
+    async with SQLiteReceiptStore(tmp_path / "r.db") as again:
+        assert await again.count() == 500
+
+
+async def test_a_database_from_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(sqlite3.DatabaseError, match="schema version 99"):
+        await SQLiteReceiptStore(path).open()
+
+
 async def test_a_closed_store_refuses_work(tmp_path: Path) -> None:
     s = SQLiteReceiptStore(tmp_path / "r.db")
     with pytest.raises(RuntimeError, match="not open"):
