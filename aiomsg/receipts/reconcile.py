@@ -12,7 +12,7 @@ sends anything.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
 import anyio
@@ -133,6 +133,7 @@ async def reconcile(
     wait: float = 0.0,
     poll_interval: float = DEFAULT_POLL_INTERVAL,
     sub_account_id: str | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Reconciliation:
     """Resolve the ``unknown`` LINE messages of ``source`` against stored receipts.
 
@@ -142,6 +143,8 @@ async def reconcile(
     the store for up to this many seconds while some remain unknown, every
     ``poll_interval`` seconds. ``sub_account_id``: only trust receipts from this
     sub-account (clientMessageIds are the sender's and may repeat across accounts).
+    ``on_progress``: called after each look at the store with the number of
+    clientMessageIds resolved so far and the number still without a receipt.
     Never sends anything.
     """
     if not wait >= 0:
@@ -150,12 +153,15 @@ async def reconcile(
         raise ValueError(f"poll_interval must be > 0 seconds, got {poll_interval!r}")
     items = _items(source)
     pending = {it.id for it in items if it.outcome is Outcome.UNKNOWN and it.id is not None}
+    to_resolve = len(pending)
     start = anyio.current_time()
     polls = 0
     while True:
         polls += 1
         found = await store.latest_by_client_message_id(pending, sub_account_id=sub_account_id)
         pending.difference_update(found)
+        if on_progress is not None:
+            on_progress(to_resolve - len(pending), len(pending))
         waited = anyio.current_time() - start
         if not pending or waited >= wait:
             break

@@ -67,6 +67,22 @@ async def test_a_receipt_is_stored_then_acknowledged(store: SQLiteReceiptStore) 
     assert app[RECEIVER_KEY].stored == 1
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "application/json; charset=utf-8", "text/plain", "application/x-www-form-urlencoded"],
+)
+async def test_the_content_type_header_does_not_matter(
+    store: SQLiteReceiptStore, content_type: str | None
+) -> None:
+    app = create_receipt_app(authorization=AUTH, store=store)
+    headers = {"Authorization": AUTH}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    async with serve(app) as (url, session):
+        assert (await post(session, url, receipt(), headers))[0] == 200
+    assert await store.count() == 1
+
+
 async def test_a_retried_delivery_is_the_same_receipt(store: SQLiteReceiptStore) -> None:
     calls = Calls()
     app = create_receipt_app(authorization=AUTH, store=store, on_receipt=calls.on_receipt)

@@ -109,11 +109,22 @@ async def test_waiting_picks_up_receipts_that_arrive_later(store: SQLiteReceiptS
         await anyio.sleep(0.2)
         await store.add([record(umid="u-9", client_message_id="m-9", state="queued")])
 
+    progress: list[tuple[int, int]] = []
+    await store.add([record(umid="u-8", client_message_id="m-8", state="queued")])
     with anyio.fail_after(20):
         async with anyio.create_task_group() as tg:
             tg.start_soon(late_receipt)
-            result = await reconcile(["m-9"], store, wait=15.0, poll_interval=0.05)
-    assert result.counts[Outcome.ACCEPTED] == 1
+            result = await reconcile(
+                ["m-8", "m-9"],
+                store,
+                wait=15.0,
+                poll_interval=0.05,
+                on_progress=lambda done, left: progress.append((done, left)),
+            )
+    assert result.counts[Outcome.ACCEPTED] == 2
+    assert progress[0] == (1, 1)
+    assert progress[-1] == (2, 0)
+    assert len(progress) == result.polls
     assert result.polls >= 2
     assert result.waited < 15.0  # it stopped as soon as nothing was left unknown
 

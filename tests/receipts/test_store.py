@@ -178,6 +178,23 @@ async def test_a_second_store_reads_while_the_first_writes(tmp_path: Path) -> No
             assert found[f"m-{i}"].umid == f"u-{i}"
 
 
+async def test_two_writers_on_one_database_both_get_their_receipts_in(tmp_path: Path) -> None:
+    # One writer per database is the intended set-up; a second one (a receiver
+    # restarted while the old one drains) waits its turn instead of failing.
+    path = tmp_path / "shared.db"
+    async with SQLiteReceiptStore(path) as a, SQLiteReceiptStore(path) as b:
+
+        async def write(store: SQLiteReceiptStore, prefix: str) -> None:
+            for i in range(50):
+                assert await store.add([record(umid=f"{prefix}-{i}")]) == [True]
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(write, a, "a")
+                tg.start_soon(write, b, "b")
+        assert await a.count() == 100
+
+
 async def test_receipts_survive_closing_and_reopening(tmp_path: Path) -> None:
     path = tmp_path / "r.db"
     async with SQLiteReceiptStore(path) as s:
