@@ -20,6 +20,7 @@ import logging
 import os
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Final, Literal, Protocol, runtime_checkable
 
@@ -97,7 +98,7 @@ class ReceiptRecord(msgspec.Struct, kw_only=True, frozen=True, gc=False):
             timestamp=s.timestamp,
             observed_us=None if observed is None else _to_us(observed.timestamp()),
             rank=state_rank(s.state),
-            error_code=s.error_code,
+            error_code=_storable_code(s.error_code),
             error_message=s.error_message,
             received_at=time.time() if received_at is None else received_at,
             body=body,
@@ -120,6 +121,14 @@ class ReceiptRecord(msgspec.Struct, kw_only=True, frozen=True, gc=False):
             f"ReceiptRecord(umid={self.umid!r}, client_message_id={self.client_message_id!r}, "
             f"state={self.state!r}, detail={self.detail!r}, timestamp={self.timestamp!r})"
         )
+
+
+_INT64: Final = range(-(2**63), 2**63)
+
+
+def _storable_code(code: int | str | None) -> int | str | None:
+    # SQLite integers are 64-bit: a larger code is kept as its digits.
+    return str(code) if type(code) is int and code not in _INT64 else code
 
 
 def _to_us(seconds: float) -> int:
@@ -174,9 +183,11 @@ CREATE INDEX IF NOT EXISTS receipts_by_client_message_id ON receipts (client_mes
 CREATE INDEX IF NOT EXISTS receipts_by_umid ON receipts (umid);
 PRAGMA user_version = {_SCHEMA_VERSION};
 """
+# ON CONFLICT (key), not INSERT OR IGNORE: OR IGNORE would also drop a row that breaks
+# NOT NULL, and report a receipt it never stored as a repeat.
 _INSERT: Final = (
-    f"INSERT OR IGNORE INTO receipts ({', '.join(_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(_COLUMNS))})"
+    f"INSERT INTO receipts ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_COLUMNS))}) ON CONFLICT (key) DO NOTHING"
 )
 _SELECT: Final = f"SELECT {', '.join(_COLUMNS)} FROM receipts"
 
@@ -214,7 +225,7 @@ class SQLiteReceiptStore:
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
         self._read_lock = anyio.Lock()
-        self._queue: list[_Pending] = []
+        self._queue: deque[_Pending] = deque()
         self._committing = False
         self._idle = anyio.Event()
         self._idle.set()
@@ -307,26 +318,43 @@ class SQLiteReceiptStore:
         group: list[_Pending] = []
         count = 0
         while self._queue and (not group or count + len(self._queue[0].records) <= _MAX_GROUP):
-            item = self._queue.pop(0)
+            item = self._queue.popleft()
             group.append(item)
             count += len(item.records)
         try:
             results = await anyio.to_thread.run_sync(
                 self._insert, [r for p in group for r in p.records]
             )
-        except BaseException as exc:
+        except Exception as exc:
+            if len(group) == 1 or isinstance(exc, RuntimeError):
+                _fail(group, exc)
+                return
+            # One caller's record may be what failed (one that cannot be bound, a
+            # constraint): commit each caller's records on their own, so only that
+            # caller gets the error.
             for p in group:
-                p.error = exc
-                p.done.set()
-            if not isinstance(exc, Exception):
-                raise
+                await self._commit_one(p)
             return
+        except BaseException as exc:
+            _fail(group, exc)
+            raise
         self.commits += 1
         at = 0
         for p in group:
             p.new = results[at : at + len(p.records)]
             at += len(p.records)
             p.done.set()
+
+    async def _commit_one(self, p: _Pending) -> None:
+        try:
+            p.new = await anyio.to_thread.run_sync(self._insert, list(p.records))
+        except BaseException as exc:
+            _fail([p], exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        self.commits += 1
+        p.done.set()
 
     def _insert(self, records: list[ReceiptRecord]) -> list[bool]:
         db = self._writer
@@ -348,7 +376,8 @@ class SQLiteReceiptStore:
                 new.append(cur.rowcount == 1)
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # a failed COMMIT may have ended it already
+                db.execute("ROLLBACK")
             raise
         return new
 
@@ -397,6 +426,12 @@ class SQLiteReceiptStore:
             if reader is None:
                 raise RuntimeError("the receipt store is not open")
             return await anyio.to_thread.run_sync(_fetch_all, reader, sql, params)
+
+
+def _fail(group: Iterable[_Pending], exc: BaseException) -> None:
+    for p in group:
+        p.error = exc
+        p.done.set()
 
 
 def _fetch_all(db: sqlite3.Connection, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:

@@ -265,6 +265,27 @@ async def test_a_receipt_for_a_message_we_never_sent_is_stored_but_resolves_noth
     assert result.counts["unknown"] == 1
 
 
+async def test_an_error_code_beyond_64_bits_is_stored_and_spoils_no_neighbour(
+    store: SQLiteReceiptStore,
+) -> None:
+    app = create_receipt_app(authorization=AUTH, store=store)
+    huge = receipt(umid="u-huge", client_message_id="m-huge", state="undelivered", error_code=2**64)
+    async with serve(app) as (url, session):
+        statuses: list[int] = []
+
+        async def one(body: dict[str, Any]) -> None:
+            statuses.append((await post(session, url, body))[0])
+
+        async with anyio.create_task_group() as tg:  # sent together: one commit
+            tg.start_soon(one, huge)
+            for i in range(20):
+                tg.start_soon(one, receipt(umid=f"u-{i}", client_message_id=f"m-{i}"))
+    assert statuses == [200] * 21
+    assert await store.count() == 21
+    got = (await store.latest_by_client_message_id(["m-huge"]))["m-huge"]
+    assert str(got.error_code) == str(2**64)
+
+
 async def test_a_failing_callback_does_not_lose_the_stored_receipt(
     store: SQLiteReceiptStore, caplog: pytest.LogCaptureFixture
 ) -> None:

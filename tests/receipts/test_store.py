@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
+import msgspec
 import pytest
 
 from aiomsg.receipts import (
@@ -167,6 +168,28 @@ async def _leader_cancelled(add_into: Any, follower: list[list[bool]]) -> None:
                 tg.start_soon(add_into, follower, "follower")
                 await anyio.lowlevel.checkpoint()
                 leader_scope.cancel()
+
+
+async def test_a_record_that_cannot_be_written_fails_only_its_own_add(
+    store: SQLiteReceiptStore,
+) -> None:
+    # A record built by hand with no umid (the column is NOT NULL).
+    bad = msgspec.structs.replace(record(umid="u-bad"), umid=None)
+    outcomes: dict[str, object] = {}
+
+    async def add(name: str, r: ReceiptRecord) -> None:
+        try:
+            outcomes[name] = await store.add([r])
+        except sqlite3.IntegrityError as exc:
+            outcomes[name] = exc
+
+    async with anyio.create_task_group() as tg:  # added together: one commit round
+        tg.start_soon(add, "bad", bad)
+        for i in range(10):
+            tg.start_soon(add, f"good-{i}", record(umid=f"u-{i}"))
+    assert isinstance(outcomes.pop("bad"), sqlite3.IntegrityError)
+    assert outcomes == {f"good-{i}": [True] for i in range(10)}
+    assert await store.count() == 10
 
 
 async def test_a_second_store_reads_while_the_first_writes(tmp_path: Path) -> None:
