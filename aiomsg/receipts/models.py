@@ -139,11 +139,12 @@ class DeliveryReceipt(_Body, frozen=True):
         """This receipt's identity: 8x8's retries of one delivery share it.
 
         A message gets one receipt per status change, so the status (state, detail
-        and timestamp) together with the ``umid`` tells receipts apart.
+        and timestamp) together with the ``umid`` (a UUID: compared in lower case)
+        tells receipts apart.
         """
         p = self.payload
         s = p.status
-        return "\x1f".join((p.umid, s.state, s.detail or "", s.timestamp or ""))
+        return "\x1f".join((p.umid.lower(), s.state, s.detail or "", s.timestamp or ""))
 
 
 class WebhookEvent(msgspec.Struct, kw_only=True, frozen=True):

@@ -87,7 +87,7 @@ class ReceiptRecord(msgspec.Struct, kw_only=True, frozen=True, gc=False):
         observed = s.observed_at
         return cls(
             key=receipt.key,
-            umid=p.umid,
+            umid=p.umid.lower(),  # a UUID: 8x8 and its answers may differ in case
             state=s.state,
             client_message_id=p.client_message_id,
             client_batch_id=p.client_batch_id,
@@ -143,6 +143,7 @@ class ReceiptStore(Protocol):
     ``key`` is already stored, and returns, for each record in order, whether it was
     new. The ``latest_by_*`` methods return the latest record (largest
     ``ReceiptRecord.order``) of each id that has any; ids without receipts are absent.
+    Records hold umids in lower case; ``latest_by_umid`` matches umids in any case.
     """
 
     async def add(self, records: Sequence[ReceiptRecord]) -> list[bool]: ...
@@ -391,8 +392,13 @@ class SQLiteReceiptStore:
         return await self._latest("client_message_id", ids, sub_account_id)
 
     async def latest_by_umid(self, umids: Collection[str]) -> dict[str, ReceiptRecord]:
-        """The latest receipt of each umid that has one."""
-        return await self._latest("umid", umids, None)
+        """The latest receipt of each umid that has one (keyed as given; umids are
+        UUIDs and match in any case)."""
+        spelled: dict[str, list[str]] = {}
+        for umid in umids:
+            spelled.setdefault(umid.lower(), []).append(umid)
+        found = await self._latest("umid", spelled, None)
+        return {given: record for low, record in found.items() for given in spelled[low]}
 
     async def count(self) -> int:
         """How many receipts are stored (retried deliveries counted once)."""

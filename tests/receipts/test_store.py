@@ -76,6 +76,16 @@ async def test_latest_follows_the_status_timestamp_not_arrival(store: SQLiteRece
     assert by_umid["3f1b7e4c-8d6a-4a51-9c2e-0b9f4c1d2e3a"].state == "read"
 
 
+async def test_umids_match_in_any_case(store: SQLiteReceiptStore) -> None:
+    upper = "3F1B7E4C-8D6A-4A51-9C2E-0B9F4C1D2E3A"
+    assert await store.add([record(umid=upper)]) == [True]
+    # The same receipt with the umid in lower case is a repeat, not a second receipt.
+    assert await store.add([record(umid=upper.lower())]) == [False]
+    found = await store.latest_by_umid([upper, upper.lower(), "Other"])
+    assert set(found) == {upper, upper.lower()}
+    assert found[upper].umid == upper.lower()
+
+
 async def test_fraction_digits_do_not_confuse_the_order(store: SQLiteReceiptStore) -> None:
     # As strings ".90Z" sorts after ".9030893Z"; as times it is earlier.
     await store.add([record(state="sent", detail=None, timestamp="2026-07-03T03:40:00.9030893Z")])
