@@ -10,7 +10,9 @@ receipt was committed first, so receipts/s is acknowledged, durable receipts per
 second. The receiver's resident memory is read from ``/proc`` at each tenth of the
 run: it should stay flat as the count grows. At the end the store is opened again
 and must hold every receipt. Where the OS allows, the receiver and this process are
-pinned to separate CPUs (``--no-pin`` to turn off).
+pinned to separate CPUs (``--no-pin`` to turn off). ``--synchronous floor`` runs
+the same load against a bare aiohttp handler that reads the body and stores nothing:
+what any ``aiohttp.web`` receiver costs before doing its own work.
 """
 
 from __future__ import annotations
@@ -40,16 +42,32 @@ async def _serve(path: str, synchronous: str) -> None:
 
     from aiomsg.receipts import RECEIVER_KEY, SQLiteReceiptStore, create_receipt_app
 
-    store = SQLiteReceiptStore(path, synchronous=synchronous)  # type: ignore[arg-type]
-    app = create_receipt_app(authorization=os.environ["AIOMSG_BENCH_AUTH"], store=store)
+    if synchronous == "floor":
+        # The floor: a bare aiohttp handler that reads the body and answers 200,
+        # storing nothing. What any aiohttp.web receiver costs before its own work.
+        app = web.Application()
 
-    async def stats(request: web.Request) -> web.Response:
-        receiver = app[RECEIVER_KEY]
-        return web.json_response(
-            {"stored": receiver.stored, "repeated": receiver.repeated, "commits": store.commits}
-        )
+        async def bare(request: web.Request) -> web.Response:
+            await request.read()
+            return web.Response(text="ok")
 
-    app.router.add_get("/__stats", stats)
+        async def bare_stats(request: web.Request) -> web.Response:
+            return web.json_response({"stored": 0, "repeated": 0, "commits": 0})
+
+        app.router.add_post("/", bare)
+        app.router.add_get("/__stats", bare_stats)
+    else:
+        store = SQLiteReceiptStore(path, synchronous=synchronous)  # type: ignore[arg-type]
+        app = create_receipt_app(authorization=os.environ["AIOMSG_BENCH_AUTH"], store=store)
+
+        async def stats(request: web.Request) -> web.Response:
+            receiver = app[RECEIVER_KEY]
+            return web.json_response(
+                {"stored": receiver.stored, "repeated": receiver.repeated, "commits": store.commits}
+            )
+
+        app.router.add_get("/__stats", stats)
+
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -175,11 +193,14 @@ def run(count: int, concurrency: int, synchronous: str, pin: bool) -> dict[str, 
             proc.wait(timeout=30)
             if proc.stdout is not None:
                 proc.stdout.close()
-        conn = sqlite3.connect(db)
-        try:
-            result["stored"] = conn.execute("SELECT count(*) FROM receipts").fetchone()[0]
-        finally:
-            conn.close()
+        if synchronous == "floor":
+            result["stored"] = count  # nothing is stored; nothing to check
+        else:
+            conn = sqlite3.connect(db)
+            try:
+                result["stored"] = conn.execute("SELECT count(*) FROM receipts").fetchone()[0]
+            finally:
+                conn.close()
         result["db_bytes"] = sum(p.stat().st_size for p in Path(tmp).iterdir())
     result.update(count=count, concurrency=concurrency, synchronous=synchronous, pinned=pinned)
     return result
@@ -207,7 +228,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.receipts", description=__doc__)
     parser.add_argument("--count", type=int, nargs="+", default=[20_000, 100_000])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[64])
-    parser.add_argument("--synchronous", choices=["full", "normal"], nargs="+", default=["full"])
+    parser.add_argument(
+        "--synchronous",
+        choices=["full", "normal", "floor"],
+        nargs="+",
+        default=["full"],
+        help="the store's setting; 'floor' serves a bare aiohttp handler that stores nothing",
+    )
     parser.add_argument("--no-pin", action="store_true")
     parser.add_argument("--json", metavar="PATH")
     parser.add_argument("--serve", nargs=2, metavar=("DB", "SYNC"), help=argparse.SUPPRESS)
