@@ -13,6 +13,7 @@ fields are ignored by the typed model and kept in the stored body (``ReceiptReco
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 from typing import Any, Final, TypeVar
 
 import msgspec
@@ -33,6 +34,8 @@ __all__ = [
     "decode_webhook",
     "state_rank",
 ]
+
+logger: Final = logging.getLogger("aiomsg.receipts")
 
 #: Webhook formats this module understands: v8 (no ``version`` field) and v9.
 SUPPORTED_VERSIONS: Final = frozenset({8, 9})
@@ -180,6 +183,25 @@ class _Envelope(msgspec.Struct, kw_only=True, frozen=True, rename="camel"):
 _T = TypeVar("_T")
 _ENVELOPE: Final = msgspec.json.Decoder(_Envelope)
 _PAYLOAD: Final = msgspec.json.Decoder(ReceiptPayload)
+
+
+class _ReceiptCore(_Body, frozen=True):
+    """What a receipt must have to prove anything: the fields reconcile reads."""
+
+    umid: str
+    status: ReceiptStatus
+    batch_id: str | None = None
+    client_message_id: str | None = None
+    client_batch_id: str | None = None
+    sub_account_id: str | None = None
+    channel: str | None = None
+
+
+_CORE: Final = msgspec.json.Decoder(_ReceiptCore)
+#: Payload fields a receipt can do without: when one of them is malformed the receipt
+#: is still taken (it proves 8x8 took the message) with the field left out; the
+#: stored body keeps it as sent.
+_OPTIONAL: Final = ("user", "whatsapp")
 _ANY: Final = msgspec.json.Decoder()
 
 
@@ -206,12 +228,29 @@ def decode_webhook(body: bytes) -> DeliveryReceipt | WebhookEvent:
             payload=_decode(_ANY, env.payload, "the payload"),
         )
     return DeliveryReceipt(
-        payload=_decode(_PAYLOAD, env.payload, "the delivery receipt payload"),
+        payload=_receipt_payload(env.payload),
         version=env.version,
         namespace=env.namespace,
         event_type=env.event_type,
         description=env.description,
     )
+
+
+def _receipt_payload(raw: msgspec.Raw) -> ReceiptPayload:
+    try:
+        return _PAYLOAD.decode(raw)
+    except msgspec.ValidationError as exc:
+        problem = redact_text(str(exc))
+        if not any(f"`$.{name}" in problem for name in _OPTIONAL):
+            raise ReceiptDecodeError(f"the delivery receipt payload: {problem}") from None
+    except RecursionError:
+        raise ReceiptDecodeError("the delivery receipt payload: JSON nested too deeply") from None
+    # Only an optional field is wrong: take what proves the receipt, without it.
+    core = _decode(_CORE, raw, "the delivery receipt payload")
+    logger.warning(
+        "delivery receipt for umid %s taken without a malformed field: %s", core.umid, problem
+    )
+    return ReceiptPayload(**msgspec.structs.asdict(core))
 
 
 def _decode(decoder: msgspec.json.Decoder[_T], data: bytes | msgspec.Raw, what: str) -> _T:

@@ -225,13 +225,53 @@ def test_deeply_nested_json_is_refused_not_a_crash(event_type: str, depth: int) 
     assert info.value.status == 400
 
 
-def test_decode_errors_never_quote_the_phone_number() -> None:
+def test_decode_errors_never_quote_the_values() -> None:
     body = receipt()
-    body["payload"]["user"] = {"msisdn": 6591234567}
+    body["payload"]["clientMessageId"] = 6591234567
     with pytest.raises(ReceiptDecodeError) as info:
         decode_webhook(encode(body))
     assert "6591234567" not in str(info.value)
-    assert "user.msisdn" in str(info.value)
+    assert "clientMessageId" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("user", {"msisdn": 6591234567}),
+        ("user", "+6591234567"),
+        ("whatsapp", {"pricingCategory": ["marketing"]}),
+        ("whatsapp", 131009),
+    ],
+)
+def test_a_malformed_optional_field_does_not_cost_the_receipt(
+    field: str, value: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = receipt()
+    body["payload"][field] = value
+    decoded = decode_webhook(encode(body))
+    assert isinstance(decoded, DeliveryReceipt)
+    p = decoded.payload
+    assert (p.umid, p.client_message_id, p.status.state) == (
+        "3f1b7e4c-8d6a-4a51-9c2e-0b9f4c1d2e3a",
+        "msg-1",
+        "delivered",
+    )
+    assert p.user is None
+    assert p.whatsapp is None
+    assert f"$.{field}" in caplog.text
+    assert "91234567" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("status", "delivered"), ("status", {"state": 3}), ("clientMessageId", ["m"])],
+)
+def test_a_malformed_field_that_reconcile_reads_is_refused(field: str, value: object) -> None:
+    body = receipt()
+    body["payload"][field] = value
+    with pytest.raises(ReceiptDecodeError) as info:
+        decode_webhook(encode(body))
+    assert info.value.status == 400
 
 
 def test_key_is_the_same_for_a_retried_delivery_however_it_is_serialised() -> None:

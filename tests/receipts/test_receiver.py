@@ -265,6 +265,16 @@ async def test_a_receipt_for_a_message_we_never_sent_is_stored_but_resolves_noth
     assert result.counts["unknown"] == 1
 
 
+async def test_a_receipt_with_a_malformed_user_is_still_stored(store: SQLiteReceiptStore) -> None:
+    app = create_receipt_app(authorization=AUTH, store=store)
+    body = receipt()
+    body["payload"]["user"] = {"msisdn": 6591234567}
+    async with serve(app) as (url, session):
+        assert (await post(session, url, body))[0] == 200
+    stored = (await store.latest_by_client_message_id(["msg-1"]))["msg-1"]
+    assert b"6591234567" in stored.body  # kept as sent
+
+
 async def test_an_error_code_beyond_64_bits_is_stored_and_spoils_no_neighbour(
     store: SQLiteReceiptStore,
 ) -> None:
