@@ -22,6 +22,7 @@ from .models import (
     state_rank,
 )
 from .receiver import (
+    AUTHORIZATION_ENV,
     DEFAULT_MAX_BODY_SIZE,
     RECEIVER_KEY,
     EventCallback,
@@ -45,6 +46,7 @@ from .store import (
 )
 
 __all__ = [
+    "AUTHORIZATION_ENV",
     "DEFAULT_MAX_BODY_SIZE",
     "DEFAULT_POLL_INTERVAL",
     "DEFAULT_SYNCHRONOUS",

@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import inspect
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Final, TypeVar
 
@@ -39,6 +40,7 @@ from .models import DeliveryReceipt, ReceiptDecodeError, WebhookEvent, decode_we
 from .store import ReceiptRecord, ReceiptStore, SQLiteReceiptStore
 
 __all__ = [
+    "AUTHORIZATION_ENV",
     "DEFAULT_MAX_BODY_SIZE",
     "RECEIVER_KEY",
     "EventCallback",
@@ -49,6 +51,8 @@ __all__ = [
 
 logger: Final = logging.getLogger("aiomsg.receipts")
 
+#: Where the receiver finds the Authorization value when none is passed.
+AUTHORIZATION_ENV: Final = "AIOMSG_RECEIPTS_AUTHORIZATION"
 #: Largest webhook body accepted. A receipt is well under 2 KiB; a v9 WhatsApp
 #: receipt carrying ``outboundContent`` (a carousel, say) can reach tens of KiB.
 DEFAULT_MAX_BODY_SIZE: Final = 128 * 1024
@@ -63,7 +67,8 @@ class ReceiptReceiver:
     """Handles 8x8's delivery receipt webhooks: ``app.router.add_post(path, r.handle)``.
 
     ``authorization``: the exact ``Authorization`` header value 8x8 is configured to
-    send (the webhook's ``httpAuthorization``). Give a ``store``, an ``on_receipt``
+    send (the webhook's ``httpAuthorization``); by default the environment variable
+    ``AIOMSG_RECEIPTS_AUTHORIZATION``. Give a ``store``, an ``on_receipt``
     callback, or both; the module docstring says what each answer means.
 
     Counters: ``received`` (bodies that passed authorization), ``stored`` (new
@@ -74,12 +79,19 @@ class ReceiptReceiver:
     def __init__(
         self,
         *,
-        authorization: str,
+        authorization: str | None = None,
         store: ReceiptStore | None = None,
         on_receipt: ReceiptCallback | None = None,
         on_event: EventCallback | None = None,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     ) -> None:
+        if authorization is None:
+            authorization = os.environ.get(AUTHORIZATION_ENV)
+            if authorization is None:
+                raise ConfigurationError(
+                    f"no authorization: pass authorization= or set {AUTHORIZATION_ENV} to "
+                    "the httpAuthorization value the webhook is registered with"
+                )
         if not isinstance(authorization, str) or not authorization.strip():
             raise ConfigurationError("authorization must be the non-empty header value 8x8 sends")
         if any(ch in authorization for ch in "\r\n\x00"):
@@ -223,7 +235,7 @@ def _digest(value: str) -> bytes:
 
 def create_receipt_app(
     *,
-    authorization: str,
+    authorization: str | None = None,
     store: ReceiptStore | None = None,
     on_receipt: ReceiptCallback | None = None,
     on_event: EventCallback | None = None,

@@ -392,6 +392,29 @@ async def test_the_handler_drops_into_a_users_app(store: SQLiteReceiptStore) -> 
     assert receiver.stored == 1
 
 
+def test_authorization_comes_from_the_environment_when_not_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SQLiteReceiptStore(tmp_path / "r.db")
+    monkeypatch.delenv("AIOMSG_RECEIPTS_AUTHORIZATION", raising=False)
+    with pytest.raises(ConfigurationError, match="AIOMSG_RECEIPTS_AUTHORIZATION"):
+        ReceiptReceiver(store=store)
+    monkeypatch.setenv("AIOMSG_RECEIPTS_AUTHORIZATION", "")
+    with pytest.raises(ConfigurationError, match="non-empty"):
+        ReceiptReceiver(store=store)
+    monkeypatch.setenv("AIOMSG_RECEIPTS_AUTHORIZATION", AUTH)
+    assert ReceiptReceiver(store=store)._authorized(_request_with(AUTH))
+    assert not ReceiptReceiver(store=store)._authorized(_request_with(AUTH + "x"))
+    # An explicit value wins over the environment.
+    assert ReceiptReceiver(authorization="other", store=store)._authorized(_request_with("other"))
+
+
+def _request_with(authorization: str) -> web.Request:
+    from aiohttp.test_utils import make_mocked_request
+
+    return make_mocked_request("POST", "/", headers={"Authorization": authorization})
+
+
 def test_configuration_is_checked_and_the_secret_stays_out_of_reprs(tmp_path: Path) -> None:
     store = SQLiteReceiptStore(tmp_path / "r.db")
     for bad in ("", "   ", "a\r\nX-Evil: 1"):
@@ -399,6 +422,8 @@ def test_configuration_is_checked_and_the_secret_stays_out_of_reprs(tmp_path: Pa
             ReceiptReceiver(authorization=bad, store=store)
     with pytest.raises(ConfigurationError, match="store"):
         ReceiptReceiver(authorization=AUTH)
+    with pytest.raises(ConfigurationError):
+        ReceiptReceiver(authorization=b"bytes", store=store)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="max_body_size"):
         ReceiptReceiver(authorization=AUTH, store=store, max_body_size=0)
     receiver = ReceiptReceiver(authorization=AUTH, store=store)
