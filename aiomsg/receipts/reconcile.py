@@ -11,6 +11,7 @@ sends anything.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Final
@@ -149,8 +150,10 @@ async def reconcile(
     """
     if not wait >= 0:
         raise ValueError(f"wait must be >= 0 seconds, got {wait!r}")
-    if not poll_interval > 0:
-        raise ValueError(f"poll_interval must be > 0 seconds, got {poll_interval!r}")
+    if not (poll_interval > 0 and math.isfinite(poll_interval)):
+        raise ValueError(
+            f"poll_interval must be a finite number of seconds > 0, got {poll_interval!r}"
+        )
     items = _items(source)
     pending = {it.id for it in items if it.outcome is Outcome.UNKNOWN and it.id is not None}
     to_resolve = len(pending)

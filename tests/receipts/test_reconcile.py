@@ -153,8 +153,9 @@ async def test_bad_arguments(store: SQLiteReceiptStore) -> None:
         await reconcile(["m"], store, wait=-1)
     with pytest.raises(ValueError, match="wait"):
         await reconcile(["m"], store, wait=float("nan"))
-    with pytest.raises(ValueError, match="poll_interval"):
-        await reconcile(["m"], store, poll_interval=0)
+    for bad in (0, -1, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="poll_interval"):
+            await reconcile(["m"], store, poll_interval=bad)
     with pytest.raises(TypeError, match="one string"):
         await reconcile("m-1", store)
     with pytest.raises(TypeError, match="position 1"):
