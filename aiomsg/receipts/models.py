@@ -239,9 +239,13 @@ def decode_webhook(body: bytes) -> DeliveryReceipt | WebhookEvent:
 def _receipt_payload(raw: msgspec.Raw) -> ReceiptPayload:
     try:
         return _PAYLOAD.decode(raw)
-    except msgspec.ValidationError as exc:
+    except msgspec.DecodeError as exc:
+        # Not only ValidationError: the envelope skipped over the payload without
+        # checking its strings, so invalid UTF-8 is found only now.
         problem = redact_text(str(exc))
-        if not any(f"`$.{name}" in problem for name in _OPTIONAL):
+        if not isinstance(exc, msgspec.ValidationError) or not any(
+            f"`$.{name}" in problem for name in _OPTIONAL
+        ):
             raise ReceiptDecodeError(f"the delivery receipt payload: {problem}") from None
     except RecursionError:
         raise ReceiptDecodeError("the delivery receipt payload: JSON nested too deeply") from None

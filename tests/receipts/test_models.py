@@ -201,6 +201,11 @@ def test_unknown_versions_are_refused_with_422(version: int) -> None:
             }
         ),
         '{"eventType": "x", "payload": "\udcff"}'.encode("utf-8", "surrogatepass"),
+        # Invalid UTF-8 inside a receipt's payload (the envelope skips over it unread).
+        b'{"eventType": "outbound_message_status_changed", "payload": '
+        b'{"umid": "u\xff", "status": {"state": "queued"}}}',
+        b'{"eventType": "outbound_message_status_changed", "payload": '
+        b'{"umid": "u", "status": {"state": "queued"}, "user": {"msisdn": "\xc3"}}}',
     ],
 )
 def test_bodies_of_the_wrong_shape_are_refused_with_400(body: bytes) -> None:

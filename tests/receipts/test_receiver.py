@@ -429,3 +429,49 @@ def test_configuration_is_checked_and_the_secret_stays_out_of_reprs(tmp_path: Pa
     receiver = ReceiptReceiver(authorization=AUTH, store=store)
     assert AUTH.split(" ", 1)[1] not in repr(receiver)
     assert AUTH.split(" ", 1)[1] not in str(vars(receiver).get("authorization", ""))
+
+
+def _mutations(seed: int, count: int) -> list[bytes]:
+    """Bodies made by damaging a valid receipt: truncated, bytes flipped or dropped,
+    values swapped for other JSON types, fields removed."""
+    import json
+    import random
+
+    rng = random.Random(seed)
+    valid = encode(receipt())
+    others: list[Any] = [None, True, 0, -1, 2**70, 1.5, "", "x" * 300, [], {}, [1, {"a": []}]]
+    bodies: list[bytes] = []
+    for i in range(count):
+        kind = i % 4
+        if kind == 0:
+            bodies.append(valid[: rng.randrange(len(valid))])
+        elif kind == 1:
+            b = bytearray(valid)
+            for _ in range(rng.randint(1, 5)):
+                b[rng.randrange(len(b))] = rng.randrange(256)
+            bodies.append(bytes(b))
+        else:
+            body = json.loads(valid)
+            target = body if kind == 2 else body["payload"]
+            key = rng.choice(sorted(target))
+            if rng.random() < 0.3:
+                del target[key]
+            else:
+                target[key] = rng.choice(others)
+            bodies.append(json.dumps(body).encode())
+    return bodies
+
+
+async def test_damaged_bodies_never_get_a_5xx(store: SQLiteReceiptStore) -> None:
+    app = create_receipt_app(authorization=AUTH, store=store, max_body_size=4096)
+    seen: dict[int, int] = {}
+    with anyio.fail_after(120):
+        async with serve(app) as (url, session):
+            for body in _mutations(seed=15, count=400):
+                status, _ = await post(session, url, body)
+                seen[status] = seen.get(status, 0) + 1
+            assert (await post(session, url, receipt(umid="after")))[0] == 200
+    assert set(seen) <= {200, 400, 422}, seen
+    assert seen.get(400, 0) > 0
+    receiver = app[RECEIVER_KEY]
+    assert receiver.refused == seen.get(400, 0) + seen.get(422, 0)
