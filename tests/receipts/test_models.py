@@ -346,3 +346,18 @@ def _decodes_or_refuses(body: bytes) -> None:
     except ReceiptDecodeError as exc:
         status = exc.status
     assert status in (200, 400, 422)
+
+
+_VALID = encode(receipt())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(0, len(_VALID)),
+    st.integers(0, 8),
+    st.binary(min_size=0, max_size=8),
+)
+def test_a_damaged_receipt_decodes_or_raises_receipt_decode_error(
+    at: int, cut: int, inserted: bytes
+) -> None:
+    _decodes_or_refuses(_VALID[:at] + inserted + _VALID[at + cut :])
