@@ -33,7 +33,8 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Final, TypeVar
 
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from .._errors import ConfigurationError
 from .models import DeliveryReceipt, ReceiptDecodeError, WebhookEvent, decode_webhook
@@ -136,7 +137,18 @@ class ReceiptReceiver:
             )
             return web.Response(status=401, text="unauthorized")
         self.received += 1
-        body = await self._read_body(request)
+        try:
+            body = await self._read_body(request)
+        except (ConnectionError, ClientPayloadError, HttpProcessingError) as exc:
+            # The sender hung up or broke the framing mid-body: nobody is left to
+            # answer, and it is no fault of ours (aiohttp would log it as an error).
+            self.refused += 1
+            logger.warning(
+                "receipt webhook: the request from %s ended before its body did (%s)",
+                request.remote,
+                type(exc).__name__,
+            )
+            return web.Response(status=400, text="incomplete body")
         if body is None:
             self.refused += 1
             logger.warning(

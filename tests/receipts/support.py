@@ -9,7 +9,6 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 AUTH = "Basic cmVjZWlwdHM6czNjcmV0LXZhbHVl"
 SUB = "sub-receipts"
@@ -66,11 +65,19 @@ def encode(body: Any) -> bytes:
 
 @asynccontextmanager
 async def serve(app: web.Application) -> AsyncIterator[tuple[str, aiohttp.ClientSession]]:
-    """Run ``app`` on 127.0.0.1 (a free port); yield its URL and a client session."""
-    server = TestServer(app, host="127.0.0.1", port=0)
-    await server.start_server()
+    """Run ``app`` on 127.0.0.1 (a free port); yield its URL and a client session.
+
+    Served as ``web.run_app`` would (an ``AppRunner`` with aiohttp's defaults), not with
+    ``TestServer``, which cancels a handler whose client hangs up: production servers
+    do not, and the receiver must cope with that.
+    """
+    runner = web.AppRunner(app)
+    await runner.setup()
     try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
         async with aiohttp.ClientSession() as session:
-            yield str(server.make_url("/")), session
+            yield f"http://127.0.0.1:{port}/", session
     finally:
-        await server.close()
+        await runner.cleanup()

@@ -475,3 +475,36 @@ async def test_damaged_bodies_never_get_a_5xx(store: SQLiteReceiptStore) -> None
     assert seen.get(400, 0) > 0
     receiver = app[RECEIVER_KEY]
     assert receiver.refused == seen.get(400, 0) + seen.get(422, 0)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"Content-Length: 1000\r\n\r\n" + b'{"version": 9',
+        b'Transfer-Encoding: chunked\r\n\r\n5\r\n{"ver\r\n',
+    ],
+)
+async def test_a_sender_that_hangs_up_mid_body_is_a_warning_not_an_error(
+    store: SQLiteReceiptStore, head: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_receipt_app(authorization=AUTH, store=store)
+    caplog.set_level(logging.INFO)
+    async with serve(app) as (url, session):
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        with anyio.fail_after(10):
+            async with await anyio.connect_tcp("127.0.0.1", port) as stream:
+                await stream.send(
+                    b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " + AUTH.encode()
+                    + b"\r\n" + head
+                )  # fmt: skip
+                await anyio.sleep(0.1)  # let the server start reading the body
+            for _ in range(100):  # until the server has seen the connection go
+                if app[RECEIVER_KEY].refused:
+                    break
+                await anyio.sleep(0.02)
+        assert (await post(session, url, receipt()))[0] == 200
+    assert app[RECEIVER_KEY].refused == 1
+    assert "Error handling request" not in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "ended before its body" in caplog.text
+    assert await store.count() == 1
