@@ -254,6 +254,7 @@ class Chunk(Generic[T]):
         "extra_items",
         "in_flight",
         "items",
+        "on_result",
         "provider_ids",
         "requests",
         "start",
@@ -287,6 +288,8 @@ class Chunk(Generic[T]):
         # True once the job is finishing: a processor sending several requests
         # checks it before each one and leaves the rest not_attempted.
         self.stopping: Callable[[], bool] = _never
+        # Told the chunk's final result, whichever way its processing ended.
+        self.on_result: Callable[[ChunkResult], None] | None = None
 
     def __len__(self) -> int:
         return len(self.items)
@@ -888,12 +891,17 @@ class _Job(Generic[T]):
                 chunk.fail_unfinished(exc)
             except BaseException:
                 chunk.interrupt()
-                self._leftovers.append(chunk.result())
+                result = chunk.result()
+                if chunk.on_result is not None:
+                    chunk.on_result(result)
+                self._leftovers.append(result)
                 raise
             chunk.in_flight = ()
             if self.halted:
                 chunk.interrupt()  # items it did not get to: not_attempted, with why
             result = chunk.result()
+            if chunk.on_result is not None:
+                chunk.on_result(result)
             if self._stop_on_failure and Outcome.FAILED in result.outcomes:
                 self.stopped_early = True
                 self._workers.cancel()
