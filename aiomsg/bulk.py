@@ -50,6 +50,7 @@ __all__ = [
     "BulkReport",
     "Chunk",
     "ChunkResult",
+    "Counts",
     "ItemOutcome",
     "Outcome",
     "PackedStrings",
@@ -80,7 +81,13 @@ class BulkOptions(TypedDict, total=False):
     to know which items may have reached the provider if the process dies).
     ``finish``: an event; setting it stops the job gently: no new request is sent,
     requests in flight finish, and the rest become ``not_attempted`` (set ``abort``
-    as well to cut the requests in flight short).
+    as well to cut the requests in flight short). A stopped job reads no more of
+    its input: items it never read are not in the report (see
+    ``BulkReport.unread_input``). ``report``: a ``BulkReport`` the job fills as it
+    goes, which the caller keeps: if the call is cancelled from outside, it still
+    holds every item read (those cut short ``unknown`` or ``not_attempted``) and
+    the LINE ``batchId``s created (the non-streaming call returns it; the
+    streaming form's ``.report`` is it).
     """
 
     concurrency: int
@@ -90,6 +97,7 @@ class BulkOptions(TypedDict, total=False):
     on_progress: Callable[[Progress], None] | None
     before_send: Callable[[Sequence[int]], None] | None
     finish: Any
+    report: BulkReport
 
 
 class Outcome(str, enum.Enum):
@@ -247,6 +255,7 @@ class Chunk(Generic[T]):
         "extra_items",
         "in_flight",
         "items",
+        "on_result",
         "provider_ids",
         "requests",
         "start",
@@ -280,6 +289,8 @@ class Chunk(Generic[T]):
         # True once the job is finishing: a processor sending several requests
         # checks it before each one and leaves the rest not_attempted.
         self.stopping: Callable[[], bool] = _never
+        # Told the chunk's final result, whichever way its processing ended.
+        self.on_result: Callable[[ChunkResult], None] | None = None
 
     def __len__(self) -> int:
         return len(self.items)
@@ -470,6 +481,9 @@ class ChunkResult:
     requests: int = 0
     error_flag: bool = False
     tally: dict[Outcome, int] | None = None
+    # Set once the result is in a report: a result that a cancelled sender also
+    # kept as a leftover is never counted twice.
+    taken: bool = False
 
     def __len__(self) -> int:
         return len(self.outcomes)
@@ -487,6 +501,26 @@ class ChunkResult:
         pids = self.provider_ids if self.provider_ids is not None else repeat(None, n)
         indices = range(self.start, self.start + n)
         return map(ItemOutcome, indices, self.ids, self.outcomes, self.codes, self.errors, pids)
+
+
+class Counts(dict[Outcome, int]):
+    """Items per outcome: every outcome is a key (zero included), so ``counts[o]``
+    never raises; printed, it shows only the outcomes that occurred."""
+
+    __slots__ = ()
+
+    @classmethod
+    def zero(cls) -> Counts:
+        return cls.fromkeys(Outcome, 0)  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{o.value}={n}" for o, n in self.items() if n)
+        return f"Counts({shown})"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Counts, (dict(self),))
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,7 +541,12 @@ class BulkReport:
     positions each covers. ``extra_items`` counts ids a provider answered about that
     were not asked for. ``provider_errors`` merges Revicom's ``errors`` flags.
     ``complete`` is False when the job stopped early
-    (``stop_on_failure``, ``abort``, deadline): unsent items are ``not_attempted``.
+    (``stop_on_failure``, ``abort``, ``deadline``, ``finish``, a cancellation):
+    items read but not sent are ``not_attempted``. A stopped job reads no further:
+    ``unread_input`` is then True when the input may hold more items, which were
+    neither read nor sent and are not in the report; the report always covers
+    input positions ``0`` to ``len(report) - 1``, so ``items[len(report):]`` is
+    what was left (``counts`` sums to ``len(report)``).
 
     The ``report`` of a streamed job keeps only these totals (``outcomes_kept`` is
     False): its outcomes went to the reader, so memory stays bounded.
@@ -517,14 +556,16 @@ class BulkReport:
         self.outcomes_kept = keep_outcomes
         self._chunks: list[ChunkResult] = []
         self._sorted = True
-        self.counts: dict[Outcome, int] = dict.fromkeys(Outcome, 0)
+        self.counts: Counts = Counts.zero()
         self.batches: list[BatchRange] = []
         self.extra_items = 0
         self.requests = 0
         self.complete = True
+        self.unread_input = False
         self.provider_errors = False
 
     def _add(self, chunk: ChunkResult) -> None:
+        chunk.taken = True
         if self.outcomes_kept:
             if self._chunks and chunk.start < self._chunks[-1].start:
                 self._sorted = False
@@ -591,7 +632,9 @@ class BulkReport:
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{o.value}={n}" for o, n in self.counts.items() if n)
-        return f"BulkReport(items={len(self)}, requests={self.requests}, {shown or 'empty'})"
+        more = ", incomplete" if not self.complete else ""
+        more += ", input left unread" if self.unread_input else ""
+        return f"BulkReport(items={len(self)}, requests={self.requests}, {shown or 'empty'}{more})"
 
 
 # ------------------------------------------------------------------------ the engine
@@ -616,22 +659,32 @@ class _Source(Generic[T]):
         self.exhausted = False
         self.error: Exception | None = None
 
-    async def take(self, *, draining: bool = False) -> tuple[int, list[T]] | None:
-        """The next chunk, or None at the end. ``draining`` (after the job stopped):
-        a list or iterable is read to its end so every item is reported, but an async
-        input only gives back what was already read: waiting on it could be endless."""
+    async def take(self) -> tuple[int, list[T]] | None:
+        """The next chunk, or None at the end."""
         if self._sync is not None:
             # Reading a plain iterable never awaits, so no other worker can interleave.
             return self._hand_out(self._take_sync() if not self.exhausted else [])
         async with self._lock:
             if self.exhausted:
                 return None
-            if draining:
-                batch, self._partial = self._partial, []
-                self.exhausted = True
-            else:
-                batch = await self._take_async()
-            return self._hand_out(batch)
+            return self._hand_out(await self._take_async())
+
+    def take_read(self) -> tuple[int, list[T]] | None:
+        """After the job stopped: the items already read but not handed out (an async
+        input cut short mid-chunk), reading nothing more."""
+        batch, self._partial = self._partial, []
+        if not batch:
+            return None
+        start = self._next
+        self._next += len(batch)
+        return start, batch
+
+    @property
+    def unread(self) -> bool:
+        """Whether the input may hold items never read."""
+        if self._list is not None:
+            return self._next < len(self._list)
+        return not self.exhausted
 
     def _hand_out(self, batch: list[T]) -> tuple[int, list[T]] | None:
         if len(batch) < self._size:
@@ -758,7 +811,7 @@ class _Job(Generic[T]):
         self._leftovers: list[ChunkResult] = []
         self._done = 0
         self._requests = 0
-        self._counts: dict[Outcome, int] = dict.fromkeys(Outcome, 0)
+        self._counts: Counts = Counts.zero()
         self.stopped_early = self.halted
 
     async def run(self, send: MemoryObjectSendStream[ChunkResult]) -> None:
@@ -778,17 +831,34 @@ class _Job(Generic[T]):
                 if workers.cancelled_caught or workers.cancel_called:
                     self.stopped_early = True
                 outer.cancel_scope.cancel()
-            # Chunks finished or cut short while the stream was full, then whatever
-            # input was never read: every position still gets its outcome.
-            for result in self._leftovers:
-                await self._emit(send, result)
-            self._leftovers.clear()
+            # Chunks finished or cut short while the stream was full, and items read
+            # but never handed out: every position read gets its outcome. The rest
+            # of the input is left unread (reading it could take as long as sending).
             if self.stopped_early:
-                while (taken := await self._source.take(draining=True)) is not None:
-                    chunk = Chunk(*taken)
-                    chunk.ids = [_id_of(x) for x in chunk.items]
-                    chunk.interrupt()
-                    await self._emit(send, chunk.result())
+                self.settle_read()
+            while self._leftovers:
+                result = self._leftovers[0]
+                if not result.taken:
+                    await self._emit(send, result)
+                del self._leftovers[0]
+
+    def settle_read(self) -> None:
+        """Items read but never handed to a worker become not_attempted leftovers."""
+        taken = self._source.take_read()
+        if taken is not None:
+            chunk = Chunk(*taken)
+            chunk.ids = [_id_of(x) for x in chunk.items]
+            chunk.interrupt()
+            self._leftovers.append(chunk.result())
+
+    @property
+    def unread_input(self) -> bool:
+        return self._source.unread
+
+    def leftovers(self) -> list[ChunkResult]:
+        """Results cut short or finished but never handed to the reader; emptied."""
+        found, self._leftovers = self._leftovers, []
+        return found
 
     async def _watch_finish(self) -> None:
         await self._finish.wait()
@@ -842,12 +912,17 @@ class _Job(Generic[T]):
                 chunk.fail_unfinished(exc)
             except BaseException:
                 chunk.interrupt()
-                self._leftovers.append(chunk.result())
+                result = chunk.result()
+                if chunk.on_result is not None:
+                    chunk.on_result(result)
+                self._leftovers.append(result)
                 raise
             chunk.in_flight = ()
             if self.halted:
                 chunk.interrupt()  # items it did not get to: not_attempted, with why
             result = chunk.result()
+            if chunk.on_result is not None:
+                chunk.on_result(result)
             if self._stop_on_failure and Outcome.FAILED in result.outcomes:
                 self.stopped_early = True
                 self._workers.cancel()
@@ -869,7 +944,7 @@ class _Job(Generic[T]):
         if self._on_progress is not None:
             for outcome, n in r.counts().items():
                 self._counts[outcome] += n
-            progress = Progress(self._done, self.total, dict(self._counts), self._requests)
+            progress = Progress(self._done, self.total, Counts(self._counts), self._requests)
             try:
                 self._on_progress(progress)
             except Exception:
@@ -890,15 +965,45 @@ def _id_of(item: object) -> str | None:
 class OutcomeStream(AsyncIterator[ItemOutcome]):
     """Outcomes as chunks finish (not in input order: each carries its ``index``).
 
-    ``report`` accumulates totals as the stream is read; ``chunks()`` iterates whole
-    chunk results instead of single outcomes, for consumers that write in bulk.
+    ``report`` accumulates totals as the stream is read (the ``report`` option's
+    object when given); when the block is left before the end (an error, a
+    cancellation, a ``break``), it also takes in what the job had finished or cut
+    short but the reader had not read, so it accounts for every item read.
+    ``chunks()`` iterates whole chunk results instead of single outcomes, for
+    consumers that write in bulk.
     """
 
-    def __init__(self, receive: MemoryObjectReceiveStream[ChunkResult], job: _Job[Any]):
+    def __init__(
+        self,
+        receive: MemoryObjectReceiveStream[ChunkResult],
+        job: _Job[Any],
+        report: BulkReport | None = None,
+    ) -> None:
         self._receive = receive
         self._job = job
         self._current: Iterator[ItemOutcome] = iter(())
-        self.report = BulkReport(keep_outcomes=False)
+        self.report = BulkReport(keep_outcomes=False) if report is None else report
+        self._ended = False
+
+    def _settle(self) -> None:
+        """The block is being left and the job has stopped: take every result not
+        read yet into the report, so it names every item read."""
+        if self._ended:
+            return
+        self._ended = True
+        report = self.report
+        report.complete = False
+        while True:
+            try:
+                report._add(self._receive.receive_nowait())
+            except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                break
+        job = self._job
+        job.settle_read()
+        for result in job.leftovers():
+            if not result.taken:
+                report._add(result)
+        report.unread_input = job.unread_input
 
     @property
     def total(self) -> int | None:
@@ -935,7 +1040,9 @@ class OutcomeStream(AsyncIterator[ItemOutcome]):
             except anyio.WouldBlock:
                 result = await self._receive.receive()
         except anyio.EndOfStream:
+            self._ended = True
             self.report.complete = not self._job.stopped_early
+            self.report.unread_input = self._job.unread_input
             error = self._job.input_error
             if error is not None:
                 self.report.complete = False
@@ -983,14 +1090,25 @@ async def run_bulk(
     )  # fmt: skip
     # A small buffer: workers wait (holding no new input) when the reader lags, so
     # memory stays bounded by about 2 x concurrency chunks.
+    report = options.get("report")
+    if report is not None and (
+        not isinstance(report, BulkReport) or report.requests or len(report)
+    ):
+        raise ValidationError("report", f"is {report!r}", "a new, empty aiomsg.BulkReport")
     send, receive = anyio.create_memory_object_stream[ChunkResult](concurrency)
+    stream = OutcomeStream(receive, job, report)
     try:
-        async with anyio.create_task_group() as tg, receive:
-            tg.start_soon(job.run, send)
+        async with receive:
             try:
-                yield OutcomeStream(receive, job)
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(job.run, send)
+                    try:
+                        yield stream
+                    finally:
+                        tg.cancel_scope.cancel()
             finally:
-                tg.cancel_scope.cancel()
+                # Every task has ended: nothing changes under this synchronous pass.
+                stream._settle()
     except BaseException as exc:
         # The task group wraps whatever the block raised in an exception group;
         # hand back the one exception itself, as a plain ``async with`` would.

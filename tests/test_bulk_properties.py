@@ -117,6 +117,7 @@ def line_message(i: int, variant: int) -> dict[str, Any]:
     concurrency=st.integers(1, 4),
     actions=st.lists(st.one_of(st.none(), FAULTS), min_size=1, max_size=6),
     include=st.booleans(),
+    form=st.sampled_from(["list", "iterable", "async"]),
 )
 def test_line_send_accounts_for_every_item_and_never_resends(
     picks: list[tuple[int, int]],
@@ -124,6 +125,7 @@ def test_line_send_accounts_for_every_item_and_never_resends(
     concurrency: int,
     actions: list[Action | None],
     include: bool,
+    form: str,
 ) -> None:
     messages = [line_message(i, v) for i, v in picks]
 
@@ -131,37 +133,53 @@ def test_line_send_accounts_for_every_item_and_never_resends(
         ids = [m["clientMessageId"] for m in body["messages"]]
         return Action(rejected=frozenset(ids[::3]))
 
+    async def agen() -> Any:
+        for m in messages:
+            yield m
+
     async def scenario() -> None:
+        items: Any = {"list": messages, "iterable": iter(messages), "async": agen()}[form]
         async with bulk_server(scripted(actions, ok)) as server:
             async with aiomsg.EightByEight(
                 api_key="k", chatapps_url=server.url, sms_url=server.url, retry=RETRY,
                 timeout=TIMEOUT,
             ) as client:  # fmt: skip
                 report = await client.chatapps.send_line_notifications(
-                    "sub-1", messages, chunk_size=chunk, concurrency=concurrency,
+                    "sub-1", items, chunk_size=chunk, concurrency=concurrency,
                     include_messages_in_response=include,
                 )  # fmt: skip
-        assert [o.index for o in report] == list(range(len(messages)))
+        outcomes = list(report)
+        assert [o.index for o in outcomes] == list(range(len(messages)))
         assert sum(report.counts.values()) == len(messages)
-        # Each request carries a clientMessageId at most once, and a request reaches
-        # the server again only after a 429 (provably not taken): so a message is
-        # taken at most once per request (chunk) holding it.
+        # A clientMessageId reaches the server at most once per job; only a 429
+        # (provably not taken) lets its request be sent again.
         taken: Counter[str] = Counter()
         for seen in server.seen:
             if seen.action.kind == "status" and seen.action.status == 429:
                 continue
-            ids = [m["clientMessageId"] for m in seen.body["messages"]]
-            assert len(ids) == len(set(ids))
-            taken.update(ids)
-        chunks_holding: Counter[str] = Counter()
-        for start in range(0, len(messages), chunk):
-            chunks_holding.update({m["clientMessageId"] for m in messages[start : start + chunk]})
-        for cmid, n in taken.items():
-            assert n <= chunks_holding[cmid], (cmid, n)
-        for o in report:
-            if picks[o.index][1] == 3:
+            taken.update(m["clientMessageId"] for m in seen.body["messages"])
+        assert all(n == 1 for n in taken.values()), taken
+        # The first valid occurrence of an id is the one sent; an identical repeat
+        # has its outcome and code, a different message with its id failed unsent.
+        first: dict[int, int] = {}
+        for j, (i, v) in enumerate(picks):
+            if v != 3:
+                first.setdefault(i, j)
+        for o in outcomes:
+            i, v = picks[o.index]
+            if v == 3:
                 assert o.outcome is Outcome.FAILED
-            elif o.outcome is Outcome.UNKNOWN and o.error is not None:
+                assert isinstance(o.error, aiomsg.ValidationError)
+                continue
+            f = first[i]
+            if o.index == f:
+                assert not isinstance(o.error, aiomsg.ValidationError)
+            elif picks[f][1] == v:
+                assert (o.outcome, o.code) == (outcomes[f].outcome, outcomes[f].code)
+            else:
+                assert o.outcome is Outcome.FAILED
+                assert isinstance(o.error, aiomsg.ValidationError)
+            if o.outcome is Outcome.UNKNOWN and o.error is not None:
                 assert isinstance(o.error, aiomsg.OutcomeUnknownError | aiomsg.AiomsgError)
 
     asyncio.run(scenario())

@@ -31,6 +31,7 @@ from .._validation import (
 )
 from ..bulk import (
     BatchRange,
+    BulkInterruptedError,
     BulkOptions,
     BulkReport,
     Chunk,
@@ -42,6 +43,7 @@ from ..bulk import (
     run_bulk,
 )
 from ._cancels import ScheduledCancels
+from ._sent_ids import SentIds, fingerprint, pack, unpack
 from .models import (
     MAX_CLIENT_BATCH_ID,
     MAX_LINE_BATCH,
@@ -142,7 +144,7 @@ class ChatApps(ScheduledCancels):
         check_items(messages, "messages")
         chunk = Chunk(0, list(messages))
         check_count("messages", len(chunk), 1, MAX_LINE_BATCH)
-        typed, _, _ = _prepare_fast(chunk) or _prepare(chunk)
+        typed, _, _, _ = _prepare_fast(chunk) or _prepare(chunk)
         for error in chunk.errors:
             if error is not None:  # the first invalid message, as a single call raises
                 raise error
@@ -316,9 +318,12 @@ class ChatApps(ScheduledCancels):
                 "True or False",
             )  # fmt: skip
 
+        # One per job: a clientMessageId is sent at most once across its requests.
+        sent = SentIds(messages if type(messages) is list else None, chunk_size)
+
         async def process(chunk: Chunk[LineMessageInput]) -> None:
             await self._send_chunk(
-                sub_account_id, chunk, client_batch_id, include_messages_in_response
+                sub_account_id, chunk, client_batch_id, include_messages_in_response, sent
             )
 
         return run_bulk(messages, process, chunk_size=chunk_size, field="messages", **options)
@@ -329,10 +334,41 @@ class ChatApps(ScheduledCancels):
         chunk: Chunk[LineMessageInput],
         client_batch_id: str | UnsetType,
         include: bool,
+        sent: SentIds,
     ) -> None:
-        typed, positions, repeats = _prepare_fast(chunk) or _prepare(chunk)
-        if not typed:
+        typed, positions, repeats, conflicts = _prepare_fast(chunk) or _prepare(chunk)
+        chunk.on_result = sent.finished
+        later: list[tuple[int, int]] = []
+        if typed:
+            typed, positions, repeats, later = _admit(
+                chunk, typed, positions, repeats, conflicts, sent
+            )
+        if not later:
+            if typed:
+                await self._send_typed(
+                    sub_account_id, chunk, client_batch_id, include, typed, positions, repeats
+                )
             return
+        try:
+            if typed:
+                await self._send_typed(
+                    sub_account_id, chunk, client_batch_id, include, typed, positions, repeats
+                )
+        except BaseException:
+            _copy_known_outcomes(chunk, later, sent)
+            raise
+        await _take_firsts_outcomes(chunk, later, sent)
+
+    async def _send_typed(
+        self,
+        sub_account_id: str,
+        chunk: Chunk[LineMessageInput],
+        client_batch_id: str | UnsetType,
+        include: bool,
+        typed: list[LineNotification],
+        positions: Sequence[int],
+        repeats: list[tuple[int, int]],
+    ) -> None:
         chunk.mark_in_flight(
             positions if not repeats else [*positions, *(i for i, _ in repeats)], tracked=True
         )
@@ -395,7 +431,136 @@ class ChatApps(ScheduledCancels):
         )
 
 
-Prepared = tuple[list[LineNotification], Sequence[int], list[tuple[int, int]]]
+#: Messages to send, their chunk positions, repeats (chunk position, index into the
+#: messages) and conflicts (the same, with the message, failed already).
+Prepared = tuple[
+    list[LineNotification],
+    Sequence[int],
+    list[tuple[int, int]],
+    list[tuple[int, int, LineNotification]],
+]
+
+
+def _admit(
+    chunk: Chunk[LineMessageInput],
+    typed: list[LineNotification],
+    positions: Sequence[int],
+    repeats: list[tuple[int, int]],
+    conflicts: list[tuple[int, int, LineNotification]],
+    sent: SentIds,
+) -> tuple[list[LineNotification], Sequence[int], list[tuple[int, int]], list[tuple[int, int]]]:
+    """Keep only the messages whose clientMessageId this job has not sent yet.
+
+    Returns what to send (messages, chunk positions, repeats within the request) and
+    ``later``: (chunk position, input position of the first) for identical messages
+    an earlier request carries; a different message reusing an id fails here.
+    """
+    ids = chunk.ids
+    start = chunk.start
+    fps = None if sent.source is not None else [fingerprint(m) for m in typed]
+    cmids = ids if type(positions) is range else [ids[i] for i in positions]
+    hits = sent.admit(cmids, positions, start, fps)  # type: ignore[arg-type]
+    if not hits:
+        return typed, positions, repeats, []
+    # The rare path: an id seen before (or a 64-bit key shared by two ids).
+    first_of: dict[int, int] = {}  # index into typed -> input position of its first
+    found_for: dict[int, list[int]] = {}
+    for k, key, values in hits:
+        found_for[k] = values
+        msg, i = typed[k], positions[k]
+        first = _first_occurrence(
+            msg, values, sent, None if fps is None else fps[k], range(start, start + len(chunk))
+        )
+        if first is None:  # a key collision, not a repeat: this one is new
+            sent.add(key, pack(start + i, 0 if fps is None else fps[k]))
+        elif first < 0:
+            chunk.fail(i, _reused_id_error(start + i, -first - 1))
+            first_of[k] = first
+        else:
+            first_of[k] = first
+    keep = [k for k in range(len(typed)) if k not in first_of]
+    new_index = {k: n for n, k in enumerate(keep)}
+    later: list[tuple[int, int]] = []
+    kept_repeats: list[tuple[int, int]] = []
+    for k, first in first_of.items():
+        if first >= 0:
+            later.append((positions[k], first))
+    for i, k in repeats:
+        first = first_of.get(k)
+        if first is None:
+            kept_repeats.append((i, new_index[k]))
+        elif first >= 0:
+            later.append((i, first))
+        else:
+            chunk.fail(i, _reused_id_error(start + i, -first - 1))
+    for i, k, msg in conflicts:
+        # Another message than the request's first with its id: when that first is
+        # not the job's first, this one may be the job's first message again.
+        first = first_of.get(k)
+        if first is None:
+            continue  # the request's first is sent: this one stays failed
+        position = first if first >= 0 else -first - 1
+        fp = None if fps is None else fingerprint(msg)
+        if _first_occurrence(msg, found_for[k], sent, fp, range(0)) == position:
+            later.append((i, position))
+    return [typed[k] for k in keep], [positions[k] for k in keep], kept_repeats, later
+
+
+def _first_occurrence(
+    msg: LineNotification, values: list[int], sent: SentIds, fp: int | None, here: range
+) -> int | None:
+    """The input position of the message ``msg`` repeats (p), or ``-p - 1`` when a
+    different message there has its id, or None when no earlier message has it.
+    ``here``: the positions of msg's own request, whose ids are distinct already."""
+    cmid = msg.client_message_id
+    for value in values:
+        position, stored_fp = unpack(value)
+        if position in here:
+            continue  # another id of the same request with the same 64-bit key
+        if sent.source is None:
+            # Only the fingerprint is kept: equal is the same message (see _sent_ids).
+            return position if stored_fp == fp else -position - 1
+        first = as_line_notification(sent.source[position], "messages")
+        if first.client_message_id != cmid:
+            continue  # another id with the same 64-bit key
+        return position if first == msg else -position - 1
+    return None
+
+
+async def _take_firsts_outcomes(
+    chunk: Chunk[LineMessageInput], later: list[tuple[int, int]], sent: SentIds
+) -> None:
+    """Repeats of messages an earlier request carries: never sent, they take their
+    first's outcome, waiting for it when that request is still out."""
+    chunk.tally = None
+    outcomes, codes, errors = chunk.outcomes, chunk.codes, chunk.errors
+    done = 0
+    try:
+        for i, first in later:
+            outcomes[i], codes[i], errors[i] = await sent.outcome(first)
+            done += 1
+    except BaseException:
+        _copy_known_outcomes(chunk, later[done:], sent)
+        raise
+
+
+def _copy_known_outcomes(
+    chunk: Chunk[LineMessageInput], later: list[tuple[int, int]], sent: SentIds
+) -> None:
+    """The job stopped: repeats whose first's outcome is known take it; the others are
+    ``unknown``, as their first may still have reached the person. None is sent."""
+    chunk.tally = None
+    outcomes, codes, errors = chunk.outcomes, chunk.codes, chunk.errors
+    for i, first in later:
+        known = sent.outcome_now(first)
+        if known is not None:
+            outcomes[i], codes[i], errors[i] = known
+        else:
+            outcomes[i] = Outcome.UNKNOWN
+            errors[i] = BulkInterruptedError(
+                "the job stopped before the outcome of this message's first occurrence "
+                f"(messages[{first}]) was known; it was not sent again"
+            )
 
 
 _TYPED: Final = {LineNotification}
@@ -413,7 +578,7 @@ def _prepare_fast(chunk: Chunk[LineMessageInput]) -> Prepared | None:
     if len(unique) != len(ids) or UNSET in unique:
         return None
     chunk.ids = ids  # type: ignore[assignment]
-    return typed, range(len(typed)), []
+    return typed, range(len(typed)), [], []
 
 
 def _prepare(chunk: Chunk[LineMessageInput]) -> Prepared:
@@ -422,6 +587,7 @@ def _prepare(chunk: Chunk[LineMessageInput]) -> Prepared:
     positions: list[int] = []  # chunk position of each message sent
     first_of: dict[str, int] = {}  # clientMessageId -> index into typed
     repeats: list[tuple[int, int]] = []  # (chunk position, index into typed)
+    conflicts: list[tuple[int, int, LineNotification]] = []
     generated: dict[str, str] = {}
     for i, item in enumerate(chunk.items):
         try:
@@ -448,7 +614,8 @@ def _prepare(chunk: Chunk[LineMessageInput]) -> Prepared:
             repeats.append((i, seen))  # the same message twice: sent once
         else:
             chunk.fail(i, _duplicate_id_error(chunk.start + i))
-    return typed, positions, repeats
+            conflicts.append((i, seen, msg))
+    return typed, positions, repeats, conflicts
 
 
 #: States in a send answer that mean 8x8 took the message; refusals are "rejected".
@@ -466,6 +633,14 @@ def item_id(item: object) -> str | None:
     else:
         value = getattr(item, "client_message_id", None)
     return value if isinstance(value, str) else None
+
+
+def _reused_id_error(index: int, first: int) -> ValidationError:
+    return ValidationError(
+        f"messages[{index}].clientMessageId",
+        f"repeats the id of a different message (messages[{first}]) in the same job",
+        "unique within a job, so no person gets two messages under one id",
+    )
 
 
 def _duplicate_id_error(index: int) -> ValidationError:

@@ -1,0 +1,65 @@
+"""Memory a LINE bulk job spends to send each clientMessageId at most once.
+
+``python -m benchmarks.dedupe_memory [--sizes 1000000,10000000]`` feeds a job's
+id table (``aiomsg.eightxeight._sent_ids.SentIds``) the ids of N messages in
+requests of 1,000, as ``send_line_notifications`` does (ids 36 characters long,
+fingerprints kept as for an iterator input, every request's outcomes recorded as
+all accepted, the common case), with the ids themselves dropped after each request
+as a streamed job drops them. It prints, per size, the table's own bytes per id and
+the growth of the process's resident memory per id (the table plus the kept
+outcome columns and allocator overhead), and the CPU time per id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+
+from aiomsg.bulk import Chunk, Outcome
+from aiomsg.eightxeight._sent_ids import SentIds
+
+REQUEST = 1000
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+def run(n: int) -> tuple[float, float, float]:
+    gc.collect()
+    before = rss_bytes()
+    table = SentIds(None, REQUEST)
+    cpu = time.process_time()
+    positions = range(REQUEST)
+    for start in range(0, n, REQUEST):
+        size = min(REQUEST, n - start)
+        ids = [f"{start + i:08x}-0000-4000-8000-000000000000" for i in range(size)]
+        fps = [i & 0x7FFFFF for i in range(size)]
+        hits = table.admit(ids, positions[:size], start, fps)
+        assert not hits
+        chunk: Chunk[str] = Chunk(start, ids)
+        chunk.settle(Outcome.ACCEPTED)
+        table.finished(chunk.result())
+    cpu = time.process_time() - cpu
+    gc.collect()
+    grown = rss_bytes() - before
+    assert len(table) == n
+    result = table.nbytes / n, grown / n, cpu / n * 1e9
+    del table
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000000,10000000")
+    sizes = [int(s) for s in parser.parse_args().sizes.split(",")]
+    print(f"{'ids':>12} {'table B/id':>11} {'RSS B/id':>9} {'ns/id':>7}")
+    for n in sizes:
+        table, grown, ns = run(n)
+        print(f"{n:>12,} {table:>11.1f} {grown:>9.1f} {ns:>7.0f}")
+
+
+if __name__ == "__main__":
+    main()
