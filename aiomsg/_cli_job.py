@@ -57,6 +57,7 @@ from ._cli_input import (
     masked_id,
     problem_of,
 )
+from ._cli_paths import Role, first_clash
 from ._cli_ranges import IndexRanges, ranges_of
 from ._cli_report import ReportError, ReportWriter, Row, open_report
 from ._journal import JobIdentity, Journal, JournalError, Run
@@ -248,6 +249,7 @@ class BulkJob:
     def prepare(self) -> None:
         """Read and check the input and open the journal; ``UsageError`` if unusable."""
         cmd, opts = self.command, self.options
+        self._check_paths()
         try:
             self.input = InputFile.open(opts.input)
             self.scan = self.input.scan(cmd.kind, check=opts.shard is None)
@@ -278,6 +280,20 @@ class BulkJob:
             if not cmd.resend_safe:
                 self._sent_before = self.journal.in_flight()
         self.pending = self.hi - self.lo - bad - self._done_count() - self._held_count()
+
+    def _check_paths(self) -> None:
+        """Refuse, before anything is opened for writing, outputs that would destroy
+        the input, the journal or each other (compared as files, not as strings)."""
+        opts = self.options
+        roles = [Role("the input", opts.input, writes=False)]
+        if opts.journal is not None:
+            roles.append(Role("--journal", opts.journal, writes=True))
+        if opts.report is not None:
+            roles.append(Role("--report", opts.report, writes=True))
+        clash = first_clash(roles)
+        if clash is not None:
+            raise UsageError(f"{clash}: refusing to overwrite it. Nothing was sent; give "
+                             "each output a path of its own")  # fmt: skip
 
     def _bad_input_message(self, bad: int) -> str:
         assert self.input is not None
@@ -339,13 +355,16 @@ class BulkJob:
                 total=self.hi - self.lo, initial=0, desc=cmd.name, enabled=not opts.quiet
             )
             interrupt.install()
+            complete = False
             try:
                 self._report_settled()
                 await self._send(client)
+                complete = True
             finally:
                 interrupt.restore()
                 self._bar.close()
-                self._report.close()
+                # Interrupted (exit 3) still covers every item: put it in place.
+                self._report.close(complete=complete)
             stats = client.stats
             return self._finish(time.monotonic() - started, stats.requests, stats.retries)
 

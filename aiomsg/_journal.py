@@ -45,6 +45,7 @@ from typing import Final
 
 import msgspec
 
+from ._cli_paths import JOURNAL_START
 from ._cli_ranges import IndexRanges
 from .bulk import Outcome
 
@@ -63,7 +64,7 @@ Row = tuple[int, str, int | None, str | None]
 _OUTCOMES: Final = frozenset(o.value for o in Outcome)
 # How every header starts (msgspec writes the fields in order): a file holding
 # only a prefix of this, or a line starting with it, is an aiomsg journal.
-_HEADER_START: Final = b'{"journal":"aiomsg",'
+_HEADER_START: Final = JOURNAL_START
 
 
 class JournalError(Exception):
