@@ -67,6 +67,7 @@ __all__ = [
     "EXIT_INCOMPLETE",
     "EXIT_NOT_ALL_SUCCEEDED",
     "EXIT_OK",
+    "EXIT_REQUESTS_FAILED",
     "EXIT_USAGE",
     "BulkCommand",
     "BulkJob",
@@ -78,6 +79,7 @@ EXIT_OK: Final = 0
 EXIT_NOT_ALL_SUCCEEDED: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_INCOMPLETE: Final = 3
+EXIT_REQUESTS_FAILED: Final = 4
 
 #: After the first Ctrl-C, how long requests in flight may take to finish.
 GRACE_SECONDS: Final = 5.0
@@ -594,6 +596,8 @@ class BulkJob:
         unfinished += self.interrupted
         if unfinished:
             code = EXIT_INCOMPLETE
+        elif self.retryable:
+            code = EXIT_REQUESTS_FAILED
         elif all(o in _SUCCESSFUL_VALUES for o, n in self.counts.items() if n):
             code = EXIT_OK
         else:
@@ -641,6 +645,7 @@ class BulkJob:
                 title=f"aiomsg {cmd.name}",
                 counts=self.counts,
                 items=items,
+                done=items - unfinished,
                 requests=requests,
                 retries=retries,
                 elapsed=elapsed,
