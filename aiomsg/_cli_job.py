@@ -251,6 +251,13 @@ class BulkJob:
     def prepare(self) -> None:
         """Read and check the input and open the journal; ``UsageError`` if unusable."""
         cmd, opts = self.command, self.options
+        if opts.dry_run and opts.report is not None:
+            # A report holds outcomes, and a dry run has none: a file of made-up
+            # outcomes could pass for a real run's report.
+            raise UsageError(
+                "--dry-run writes no report (nothing is sent, so no item has an outcome); "
+                "its plan goes to standard output. Drop --report, or drop --dry-run"
+            )
         self._check_paths()
         try:
             self.input = InputFile.open(opts.input)

@@ -378,12 +378,18 @@ async def test_dry_run_sends_nothing(sim: Simulator, tmp_path: Path) -> None:
     assert f"DELETE {sim.sms_url}/api/v1/subaccounts/{SUB}/messages/" in cancel.out
     assert "... and 24,990 more requests" in cancel.out
 
-    line = await run_cli(
-        "8x8", "line", "send", SUB, str(messages), "--dry-run", "--report", str(tmp_path / "r"),
-        env=env,
-    )  # fmt: skip
+    line = await run_cli("8x8", "line", "send", SUB, str(messages), "--dry-run", env=env)
     assert line.code == 0, line.err
     assert "would send 1,500 messages in 2 requests" in line.out
+    # A dry run has no outcomes to report: the combination is refused, not ignored.
+    report = tmp_path / "r"
+    refused = await run_cli(
+        "8x8", "line", "send", SUB, str(messages), "--dry-run", "--report", str(report),
+        env=env,
+    )  # fmt: skip
+    assert refused.code == 2
+    assert "--dry-run writes no report" in refused.err
+    assert refused.out == ""
 
     bad = write_lines(tmp_path / "bad.txt", ["nope"])
     invalid = await run_cli("revicom", "stop", str(bad), "--dry-run", env=env)
