@@ -59,7 +59,14 @@ from ._cli_input import (
 )
 from ._cli_paths import Role, first_clash
 from ._cli_ranges import IndexRanges, ranges_of
-from ._cli_report import ReportError, ReportWriter, Row, open_report
+from ._cli_report import (
+    InputOrder,
+    ReportError,
+    ReportWriter,
+    Row,
+    open_report,
+    reorder_bound,
+)
 from ._journal import JobIdentity, Journal, JournalError, Run
 from .bulk import SUCCESSFUL, BulkInterruptedError, BulkOptions, Outcome, OutcomeStream
 
@@ -149,21 +156,24 @@ class _Segment:
     position of each, since the stream numbers its items from 0."""
 
     def __init__(
-        self, feed: Iterator[tuple[int, bytes]], size: int, convert: Callable[[bytes], Any]
+        self, feed: Iterator[tuple[int, int, bytes]], size: int, convert: Callable[[bytes], Any]
     ) -> None:
         self._feed = feed
         self._size = size
         self._convert = convert
         self.positions = array("q")
+        self.lines = array("q")
 
     def __len__(self) -> int:
         return self._size
 
     def __iter__(self) -> Iterator[Any]:
         append = self.positions.append
+        append_line = self.lines.append
         convert = self._convert
-        for index, item in islice(self._feed, self._size):
+        for index, lineno, item in islice(self._feed, self._size):
             append(index)
+            append_line(lineno)
             yield convert(item)
 
 
@@ -236,6 +246,7 @@ class BulkJob:
         self.interrupted = 0
         self.retryable = 0
         self._report: ReportWriter | None = None
+        self._order: InputOrder | None = None
         self._bar: ProgressBar | None = None
         self._interrupt: _Interrupt | None = None
         self._abort: anyio.Event | None = None
@@ -365,9 +376,12 @@ class BulkJob:
             )
             interrupt.install()
             complete = False
+            bound = reorder_bound(cmd.per_request, opts.concurrency)
+            self._order = InputOrder(self._emit, self.lo, self._settled_rows(), bound)
             try:
-                self._report_settled()
+                self._order.flush()
                 await self._send(client)
+                self._order.finish()
                 complete = True
             finally:
                 interrupt.restore()
@@ -397,16 +411,22 @@ class BulkJob:
     def _stopping(self) -> bool:
         return self._interrupt is not None and self._interrupt.stopping
 
-    def _write(self, rows: Sequence[Row]) -> None:
+    def _emit(self, rows: list[Row]) -> None:
+        """Records in input order: to the report, and counted on the progress bar."""
         assert self._report is not None
         assert self._bar is not None
         self._report.write(rows)
         self._bar.update(len(rows))
 
-    def _report_settled(self) -> None:
-        """Report, without sending, what needs no request: positions finished by
-        earlier runs, bad lines (``--skip-invalid``) and held LINE messages. Not cut
-        short by Ctrl-C: it sends nothing, and the report must cover every item."""
+    def _write(self, rows: Sequence[Row]) -> None:
+        assert self._order is not None
+        self._order.add(rows)
+
+    def _settled_rows(self) -> Iterator[Row]:
+        """The records of what needs no request, in input order: positions finished by
+        earlier runs, bad lines (``--skip-invalid``) and held LINE messages. Pulled as
+        their turn comes in the report; not cut short by Ctrl-C (it sends nothing, and
+        the report must cover every item)."""
         assert self.input is not None
         invalid = self.scan.invalid.count_in(self.lo, self.hi)
         held = self._held_count()
@@ -417,26 +437,23 @@ class BulkJob:
         upcoming = next(replay, None)
         bad = self.scan.invalid.cursor()
         in_flight = self._in_flight().cursor() if held else None
-        rows: list[Row] = []
         counts = self.counts
+        row: Row
         for index, lineno, item in self.input.items(self.lo, self.hi):
             if upcoming is not None and upcoming[0] == index:
                 _, outcome, code, error = upcoming
                 upcoming = next(replay, None)
-                rows.append((index, self._item_id(item), outcome, code, error))
+                row = (index, lineno, self._item_id(item), outcome, code, error)
             elif index in bad:
                 error = f"line {lineno}: {problem_of(kind, item)}"
-                rows.append((index, self._bad_item_id(item), Outcome.FAILED.value, None, error))
+                row = (index, lineno, self._bad_item_id(item), Outcome.FAILED.value, None, error)
             elif in_flight is not None and index in in_flight:
                 cmid = line_message_id(item, self.scan.digest)
-                rows.append((index, cmid, Outcome.UNKNOWN.value, None, _IN_FLIGHT_ERROR))
+                row = (index, lineno, cmid, Outcome.UNKNOWN.value, None, _IN_FLIGHT_ERROR)
             else:
                 continue
-            counts[rows[-1][2]] += 1
-            if len(rows) >= _ROWS_PER_WRITE:
-                self._write(rows)
-                rows = []
-        self._write(rows)
+            counts[row[3]] += 1
+            yield row
 
     def _item_id(self, item: bytes) -> str | None:
         if self.command.kind == "line":
@@ -458,18 +475,18 @@ class BulkJob:
             else item.decode("ascii")
         )
 
-    def _feed(self) -> Iterator[tuple[int, bytes]]:
+    def _feed(self) -> Iterator[tuple[int, int, bytes]]:
         """The items to send, with their input positions, in input order."""
         assert self.input is not None
         done = self.journal.done.cursor() if self.journal is not None else None
         bad = self.scan.invalid.cursor()
         held = self._in_flight().cursor() if not self.options.resend_unknown else None
-        for index, _, item in self.input.items(self.lo, self.hi):
+        for index, lineno, item in self.input.items(self.lo, self.hi):
             if (done is not None and index in done) or index in bad:
                 continue
             if held is not None and index in held:
                 continue
-            yield index, item
+            yield index, lineno, item
 
     def _stop_asked(self) -> bool:
         return self._stopping or (self._finishing is not None and self._finishing.is_set())
@@ -493,17 +510,17 @@ class BulkJob:
             # those it never sent are not_attempted.
             async with cmd.open_stream(client, segment, options) as stream:
                 async for chunk in stream.chunks():
-                    self._finished(chunk, segment.positions)
+                    self._finished(chunk, segment)
                 self.batches.extend(b.batch_id for b in stream.report.batches)
                 self.extra_items += stream.report.extra_items
         self._report_not_sent(feed)
 
-    def _report_not_sent(self, feed: Iterator[tuple[int, bytes]]) -> None:
+    def _report_not_sent(self, feed: Iterator[tuple[int, int, bytes]]) -> None:
         """Stopped early: the items of the segments never started, not_attempted."""
         rows: list[Row] = []
         value = Outcome.NOT_ATTEMPTED.value
-        for index, item in feed:
-            rows.append((index, self._item_id(item), value, None, _NOT_SENT_ERROR))
+        for index, lineno, item in feed:
+            rows.append((index, lineno, self._item_id(item), value, None, _NOT_SENT_ERROR))
             if len(rows) >= _ROWS_PER_WRITE:
                 self.counts[value] += len(rows)
                 self._write(rows)
@@ -521,12 +538,13 @@ class BulkJob:
         for start, stop in ranges:
             self._sent_now.add(start, stop)
 
-    def _finished(self, chunk: Any, positions: array[int]) -> None:
+    def _finished(self, chunk: Any, segment: _Segment) -> None:
         """A request's items are done: journal what is final, then report them all."""
         start = chunk.start
         outcomes: list[Outcome] = chunk.outcomes
         n = len(outcomes)
-        where = positions[start : start + n]
+        where = segment.positions[start : start + n]
+        lines = segment.lines[start : start + n]
         ids, codes, errors = chunk.ids, chunk.codes, chunk.errors
         texts: dict[int, str] = {}
 
@@ -550,13 +568,17 @@ class BulkJob:
             # The common case: one outcome for a run of consecutive positions.
             if journal is not None and is_final(first, None):
                 journal.record_done([(where[0], where[-1] + 1)], [(n, first.value, codes[0], None)])
-            rows: list[Row] = [(where[i], ids[i], first.value, codes[0], None) for i in range(n)]
+            value, code = first.value, codes[0]
+            rows: list[Row] = [(where[i], lines[i], ids[i], value, code, None) for i in range(n)]
             self.counts[first.value] += n
             if first is Outcome.FAILED:
                 self.retryable += n
             self._write(rows)
             return
-        rows = [(where[i], ids[i], outcomes[i].value, codes[i], text(errors[i])) for i in range(n)]
+        rows = [
+            (where[i], lines[i], ids[i], outcomes[i].value, codes[i], text(errors[i]))
+            for i in range(n)
+        ]
         final = [is_final(outcomes[i], errors[i]) for i in range(n)]
         if journal is not None:
             done = [i for i in range(n) if final[i]]
@@ -624,6 +646,12 @@ class BulkJob:
             shown = ", ".join(self.batches[:3])
             more = f" and {len(self.batches) - 3:,} more" if len(self.batches) > 3 else ""
             notes.append(f"LINE batchIds: {shown}{more}")
+        if self._order is not None and self._order.late:
+            notes.append(
+                f"{plural(self._order.late, 'report record')} written out of input order: "
+                "a request took long while more than "
+                f"{reorder_bound(cmd.per_request, opts.concurrency):,} later records waited"
+            )
         if self.extra_items:
             notes.append(f"{plural(self.extra_items, 'id')} answered that were not asked for")
         if self.retryable:
@@ -714,7 +742,7 @@ class BulkJob:
 
     def _plan_feed(self) -> Iterator[tuple[int, str]]:
         line = self.command.kind == "line"
-        for index, item in self._feed():
+        for index, _, item in self._feed():
             yield index, "" if line else item.decode("ascii")
 
     def _input_name(self) -> str:
@@ -736,7 +764,7 @@ def _runs(rows: Iterable[Row]) -> list[Run]:
     runs: list[Run] = []
     last: tuple[str, int | None, str | None] | None = None
     count = 0
-    for _, _, outcome, code, error in rows:
+    for _, _, _, outcome, code, error in rows:
         key = (outcome, code, error)
         if key == last:
             count += 1
