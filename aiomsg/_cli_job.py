@@ -51,7 +51,9 @@ from ._cli_input import (
     InputError,
     InputFile,
     ItemKind,
+    Repeat,
     Scan,
+    find_repeats,
     line_message,
     line_message_id,
     masked_id,
@@ -100,6 +102,8 @@ _PLAN_SHOWN: Final = 10
 _SUCCESSFUL_VALUES: Final = frozenset(o.value for o in SUCCESSFUL)
 _NOT_FINAL: Final = frozenset({Outcome.UNKNOWN, Outcome.NOT_ATTEMPTED})
 _NOT_SENT_ERROR: Final = "the job stopped before this item was sent"
+# The outcome of a repeated clientMessageId's record until it is written (_resolve).
+_REPEAT: Final = ""
 _IN_FLIGHT_ERROR: Final = (
     "outcome unknown: the request carrying this message was sent by an earlier run "
     "whose answer never arrived; it was not sent again (reconcile it by "
@@ -256,6 +260,13 @@ class BulkJob:
         # not reach 8x8 can be withdrawn), and those earlier runs left in flight.
         self._sent_now = IndexRanges()
         self._sent_before = IndexRanges()
+        # LINE positions whose clientMessageId an earlier position has (never sent),
+        # and what the first position of each such id came to, once reported:
+        # (outcome, code, error, kind), kind "final", "retryable" or "interrupted".
+        self._repeats: dict[int, Repeat] = {}
+        self._firsts: set[int] = set()
+        self._first_outcome: dict[int, tuple[str, int | None, str | None, str]] = {}
+        self._first_kind: dict[int, str] = {}
 
     # ------------------------------------------------------------------ preparing
 
@@ -299,7 +310,18 @@ class BulkJob:
                 raise UsageError(str(exc)) from None
             if not cmd.resend_safe:
                 self._sent_before = self.journal.in_flight()
+        if cmd.kind == "line":
+            # A clientMessageId is sent at most once per job, across runs: only its
+            # first position is ever sent, whatever earlier runs did.
+            self._repeats = find_repeats(
+                self.input, self.lo, self.hi, self.scan.invalid, self.scan.digest
+            )
+            self._firsts = {r.first for r in self._repeats.values()}
         self.pending = self.hi - self.lo - bad - self._done_count() - self._held_count()
+        if self._repeats:
+            done = self.journal.done if self.journal is not None else IndexRanges()
+            held = self._in_flight() if not opts.resend_unknown else IndexRanges()
+            self.pending -= sum(1 for p in self._repeats if p not in done and p not in held)
 
     def _check_paths(self) -> None:
         """Refuse, before anything is opened for writing, outputs that would destroy
@@ -415,12 +437,36 @@ class BulkJob:
         """Records in input order: to the report, and counted on the progress bar."""
         assert self._report is not None
         assert self._bar is not None
+        if self._firsts:
+            rows = [self._resolve(row) for row in rows]
         self._report.write(rows)
         self._bar.update(len(rows))
 
     def _write(self, rows: Sequence[Row]) -> None:
         assert self._order is not None
         self._order.add(rows)
+
+    def _resolve(self, row: Row) -> Row:
+        """Note what a first clientMessageId position came to; give an identical repeat
+        (written after its first, in input order) the same outcome."""
+        index, lineno, cmid, outcome, code, error = row
+        if index in self._firsts:
+            kind = self._first_kind.pop(index, "final")
+            self._first_outcome[index] = (outcome, code, error, kind)
+            return row
+        if outcome != _REPEAT:
+            return row
+        repeat = self._repeats[index]
+        first = self._first_outcome.get(repeat.first)
+        if first is None:  # its first record is late (the reorder bound was passed)
+            first = (Outcome.UNKNOWN.value, None, _repeat_error(repeat, "had no answer yet"), "")
+        outcome, code, error, kind = first
+        self.counts[outcome] += 1
+        if kind == "retryable":
+            self.retryable += 1
+        elif kind == "interrupted":
+            self.interrupted += 1
+        return (index, lineno, cmid, outcome, code, error)
 
     def _settled_rows(self) -> Iterator[Row]:
         """The records of what needs no request, in input order: positions finished by
@@ -430,7 +476,8 @@ class BulkJob:
         assert self.input is not None
         invalid = self.scan.invalid.count_in(self.lo, self.hi)
         held = self._held_count()
-        if not (self._done_count() or invalid or held):
+        repeats = self._repeats
+        if not (self._done_count() or invalid or held or repeats):
             return
         kind = self.command.kind
         replay = iter(()) if self.journal is None else self.journal.replay()
@@ -450,6 +497,15 @@ class BulkJob:
             elif in_flight is not None and index in in_flight:
                 cmid = line_message_id(item, self.scan.digest)
                 row = (index, lineno, cmid, Outcome.UNKNOWN.value, None, _IN_FLIGHT_ERROR)
+            elif index in repeats:
+                repeat = repeats[index]
+                cmid = line_message_id(item, self.scan.digest)
+                if repeat.identical:
+                    # Resolved when written, after its first position: see _resolve.
+                    yield (index, lineno, cmid, _REPEAT, None, None)
+                    continue
+                error = _repeat_error(repeat, "is a different message with the same id")
+                row = (index, lineno, cmid, Outcome.FAILED.value, None, error)
             else:
                 continue
             counts[row[3]] += 1
@@ -481,10 +537,13 @@ class BulkJob:
         done = self.journal.done.cursor() if self.journal is not None else None
         bad = self.scan.invalid.cursor()
         held = self._in_flight().cursor() if not self.options.resend_unknown else None
+        repeats = self._repeats
         for index, lineno, item in self.input.items(self.lo, self.hi):
             if (done is not None and index in done) or index in bad:
                 continue
             if held is not None and index in held:
+                continue
+            if repeats and index in repeats:
                 continue
             yield index, lineno, item
 
@@ -573,6 +632,8 @@ class BulkJob:
             self.counts[first.value] += n
             if first is Outcome.FAILED:
                 self.retryable += n
+                for p in self._firsts.intersection(where) if self._firsts else ():
+                    self._first_kind[p] = "retryable"
             self._write(rows)
             return
         rows = [
@@ -587,13 +648,19 @@ class BulkJob:
             if not self.command.resend_safe and self._sent_now:
                 self._withdraw_unsent(where, outcomes, final)
         self.counts.update(outcomes[i].value for i in range(n))
+        firsts = self._firsts
         for i in range(n):
             if final[i]:
                 continue
+            kind = ""
             if outcomes[i] is Outcome.FAILED:
                 self.retryable += 1
+                kind = "retryable"
             elif outcomes[i] is Outcome.UNKNOWN and isinstance(errors[i], BulkInterruptedError):
                 self.interrupted += 1
+                kind = "interrupted"
+            if firsts and where[i] in firsts:
+                self._first_kind[where[i]] = kind
         self._write(rows)
 
     def _withdraw_unsent(
@@ -748,6 +815,13 @@ class BulkJob:
     def _input_name(self) -> str:
         assert self.input is not None
         return self.input.shown_name
+
+
+def _repeat_error(repeat: Repeat, why: str) -> str:
+    return (
+        f"not sent: line {repeat.first_line} has this clientMessageId and {why} (a "
+        "clientMessageId is sent at most once per job)"
+    )
 
 
 def plural(n: int, noun: str) -> str:
