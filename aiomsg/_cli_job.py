@@ -786,6 +786,12 @@ class BulkJob:
         if bad:
             out.append(f"{plural(bad, 'bad line')} would be reported failed (--skip-invalid):")
             out += [f"  {p}" for p in self.scan.problems if self.lo <= p.index < self.hi]
+        if self._repeats:
+            conflicts = sum(1 for r in self._repeats.values() if not r.identical)
+            out.append(
+                f"{plural(len(self._repeats), 'message')} repeat an earlier clientMessageId: "
+                f"not sent ({conflicts:,} of them a different message, reported failed)"
+            )
         per = cmd.per_request
         requests = math.ceil(self.pending / per)
         unit = f"{cmd.noun}s" if per > 1 else cmd.noun

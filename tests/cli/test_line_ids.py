@@ -72,6 +72,11 @@ async def test_a_resumed_line_job_never_sends_an_id_twice(
     assert Counter(r["outcome"] for r in rows) == {"accepted": 2_499, "failed": 1}
     assert "accepted" in run2.err
 
+    plan = await run_cli(*args[:5], "--dry-run", env=env)
+    assert plan.code == 0, plan.err
+    assert "3 messages repeat an earlier clientMessageId: not sent (1 of them" in plan.out
+    assert "would send 2,497 messages" in plan.out
+
     # A third run sends nothing and reports the same.
     before = len(sim.requests_for(LINE_ROUTE))
     run3 = await run_cli(*args, env=env)
