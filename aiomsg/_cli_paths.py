@@ -17,11 +17,9 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["JOURNAL_START", "Role", "file_key", "first_clash"]
+from ._journal import is_journal
 
-#: How every journal header starts (see ``_journal``): a file that starts with it is
-#: an aiomsg journal, never to be overwritten by a report.
-JOURNAL_START = b'{"journal":"aiomsg",'
+__all__ = ["Role", "file_key", "first_clash"]
 
 FileKey = tuple[str, int, int, str]
 
@@ -63,14 +61,6 @@ def file_key(path: str, *, stream_fd: int | None = None) -> FileKey | None:
     return ("file", st.st_dev, st.st_ino, "")
 
 
-def _is_journal(path: str) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(len(JOURNAL_START)) == JOURNAL_START
-    except OSError:
-        return False
-
-
 def _shown(role: Role) -> str:
     if role.path == "-":
         return f"{role.what} (standard {'output' if role.writes else 'input'})"
@@ -94,6 +84,6 @@ def first_clash(roles: Sequence[Role]) -> str | None:
             return f"{_shown(b)} and {_shown(a)} are the same file"
     for role, key in zip(roles, keys, strict=True):
         if role.what == "--report" and key is not None and key[0] == "file":
-            if role.path != "-" and _is_journal(role.path):
+            if role.path != "-" and is_journal(role.path):
                 return f"{_shown(role)} is an aiomsg journal"
     return None

@@ -45,11 +45,10 @@ from typing import Final
 
 import msgspec
 
-from ._cli_paths import JOURNAL_START
 from ._cli_ranges import IndexRanges
 from .bulk import Outcome
 
-__all__ = ["JobIdentity", "Journal", "JournalError", "Run"]
+__all__ = ["JobIdentity", "Journal", "JournalError", "Run", "is_journal"]
 
 FORMAT: Final = "aiomsg"
 VERSION: Final = 2
@@ -64,7 +63,7 @@ Row = tuple[int, str, int | None, str | None]
 _OUTCOMES: Final = frozenset(o.value for o in Outcome)
 # How every header starts (msgspec writes the fields in order): a file holding
 # only a prefix of this, or a line starting with it, is an aiomsg journal.
-_HEADER_START: Final = JOURNAL_START
+_HEADER_START: Final = b'{"journal":"aiomsg",'
 
 
 class JournalError(Exception):
@@ -386,6 +385,15 @@ class Journal:
                 os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def is_journal(path: str) -> bool:
+    """Whether the file at ``path`` starts like an aiomsg journal (False if unreadable)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(_HEADER_START)) == _HEADER_START
+    except OSError:
+        return False
 
 
 def _rows(record: _Record) -> Iterator[Row]:
