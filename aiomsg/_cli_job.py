@@ -3,8 +3,11 @@
 The data path: the input is read and checked whole first (nothing is sent if a
 line is bad, unless ``--skip-invalid``); the journal says which positions earlier
 runs finished; those, the bad lines and (for LINE) the requests whose answer never
-came are reported without sending; the rest is streamed through the library's bulk
-calls in segments, and each finished request is journaled, then reported.
+came are reported without sending; so are LINE messages whose clientMessageId an
+earlier position has (only the first position of an id is ever sent, in any run);
+the rest is streamed through the library's bulk calls in segments, and each
+finished request is journaled, then reported (records in input order, see
+``InputOrder``).
 
 What is final: the journal records an item as finished only when the provider
 answered about that item (accepted, rejected, cancelled, not_found, stopped ...)
