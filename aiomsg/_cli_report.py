@@ -17,6 +17,7 @@ import csv
 import heapq
 import io
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -81,6 +82,15 @@ class _Placement:
         self.fd, self.temp = tempfile.mkstemp(
             prefix=f".{name}.", suffix=".partial", dir=head or "."
         )
+        # mkstemp makes it private (0600); the report gets the mode open() would give
+        # it, or keeps the mode of the report it replaces.
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.fchmod(self.fd, mode)
 
     def finish(self, f: BinaryIO | io.TextIOBase, complete: bool) -> None:
         f.flush()

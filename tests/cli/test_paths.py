@@ -120,9 +120,29 @@ async def test_a_killed_run_leaves_the_previous_report_whole(
     assert partial[0].name.startswith(".report.jsonl.")
     sim.clear_faults()
 
+    _chmod(report, 0o640)
     result = await run_cli("revicom", "stop", str(source), "--report", str(report), env=env)
     assert result.code == 0, result.err
     assert [r["id"] for r in by_index(read_report(report), 30_000)] == ids
+    assert _mode(report) == 0o640, "the replaced report keeps its mode"
+    fresh = tmp_path / "fresh.csv"
+    again = await run_cli("revicom", "stop", str(source), "--report", str(fresh), env=env)
+    assert again.code == 0, again.err
+    assert _mode(fresh) == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _chmod(path: Path, mode: int) -> None:
+    path.chmod(mode)
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
 
 
 def _partials(directory: Path) -> list[Path]:
