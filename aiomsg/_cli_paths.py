@@ -58,7 +58,8 @@ def file_key(path: str, *, stream_fd: int | None = None) -> FileKey | None:
         return ("new", parent.st_dev, parent.st_ino, os.path.basename(real))
     except OSError:
         return None
-    return ("file", st.st_dev, st.st_ino, "")
+    kind = "file" if stat.S_ISREG(st.st_mode) else "other"  # a pipe, a device ...
+    return (kind, st.st_dev, st.st_ino, "")
 
 
 def _shown(role: Role) -> str:

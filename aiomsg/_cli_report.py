@@ -14,6 +14,7 @@ report as it was, with its partial file beside it.
 from __future__ import annotations
 
 import csv
+import errno
 import heapq
 import io
 import os
@@ -74,19 +75,32 @@ class _NoReport:
 
 
 class _Placement:
-    """A temporary file beside ``path``, renamed over it once the report is whole."""
+    """A temporary file beside ``path``, renamed over it once the report is whole.
+
+    A symlink is followed (the file it names is replaced, not the link); a path that
+    is not a regular file (a pipe such as ``>(gzip > r.gz)``, ``/dev/stdout``) is
+    written directly, since it cannot be replaced.
+    """
 
     def __init__(self, path: str) -> None:
-        self.path = path
-        head, name = os.path.split(path)
-        self.fd, self.temp = tempfile.mkstemp(
-            prefix=f".{name}.", suffix=".partial", dir=head or "."
-        )
+        self.path = os.path.realpath(path)
+        self.temp: str | None = None
+        try:
+            st: os.stat_result | None = os.stat(self.path)
+        except FileNotFoundError:
+            st = None
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "it is a directory")
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            self.fd = os.open(self.path, os.O_WRONLY)
+            return
+        head, name = os.path.split(self.path)
+        self.fd, self.temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=head)
         # mkstemp makes it private (0600); the report gets the mode open() would give
         # it, or keeps the mode of the report it replaces.
-        try:
-            mode = stat.S_IMODE(os.stat(path).st_mode)
-        except OSError:
+        if st is not None:
+            mode = stat.S_IMODE(st.st_mode)
+        else:
             umask = os.umask(0)
             os.umask(umask)
             mode = 0o666 & ~umask
@@ -94,9 +108,11 @@ class _Placement:
 
     def finish(self, f: BinaryIO | io.TextIOBase, complete: bool) -> None:
         f.flush()
-        if complete:
+        if complete and self.temp is not None:
             os.fsync(f.fileno())
         f.close()
+        if self.temp is None:
+            return
         if complete:
             os.replace(self.temp, self.path)
         else:

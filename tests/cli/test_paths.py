@@ -4,6 +4,7 @@ spelling of the path; a report is put in place whole or not at all."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -269,3 +270,47 @@ def test_distinct_files_are_not_refused(tmp_path: Path) -> None:
     assert (
         first_clash([roles[0], Role("the input", str(tmp_path / "in.txt"), writes=False)]) is None
     )
+
+
+async def test_a_report_through_a_symlink_or_a_pipe_is_written_there(
+    sim: Simulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    ids = sim.add_revicom_messages(3)
+    source = write_lines(tmp_path / "ids.txt", ids)
+    target = tmp_path / "kept" / "report.jsonl"
+    _mkdir(target.parent)
+    link = tmp_path / "report-link.jsonl"
+    link.symlink_to(target)
+
+    linked = await run_cli("revicom", "stop", str(source), "--report", str(link), env=env)
+    assert linked.code == 0, linked.err
+    assert _is_symlink(link), "the link stays a link"
+    assert [r["id"] for r in read_report(target)] == ids
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    proc = await start_cli(
+        "revicom", "stop", str(source), "--report", str(fifo), env=env, stderr=tmp_path / "err"
+    )
+    try:
+        data = await asyncio.wait_for(asyncio.to_thread(_read_all, fifo), 20)
+        assert await proc.wait() == 0
+    finally:
+        await kill(proc)
+    assert len(data.splitlines()) == 3
+
+    refused = await run_cli("revicom", "stop", str(source), "--report", str(tmp_path), env=env)
+    assert refused.code == 2
+    assert "it is a directory" in refused.err
+
+
+def _mkdir(path: Path) -> None:
+    path.mkdir()
+
+
+def _is_symlink(path: Path) -> bool:
+    return path.is_symlink()
+
+
+def _read_all(path: Path) -> bytes:
+    return path.read_bytes()
