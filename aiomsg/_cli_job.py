@@ -156,6 +156,8 @@ class JobOptions:
     dry_run: bool = False
     quiet: bool = False
     shard: tuple[int, int] | None = None
+    #: Other files the job reads, as (option, path): an output must not be one.
+    reads: tuple[tuple[str, str], ...] = ()
 
 
 class _Segment:
@@ -331,6 +333,7 @@ class BulkJob:
         the input, the journal or each other (compared as files, not as strings)."""
         opts = self.options
         roles = [Role("the input", opts.input, writes=False)]
+        roles += [Role(option, path, writes=False) for option, path in opts.reads]
         if opts.journal is not None:
             roles.append(Role("--journal", opts.journal, writes=True))
         if opts.report is not None:

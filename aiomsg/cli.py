@@ -428,6 +428,11 @@ def _job_options(args: argparse.Namespace) -> JobOptions:
         dry_run=args.dry_run,
         quiet=args.quiet,
         shard=args.shard,
+        reads=tuple(
+            (f"--{name.replace('_', '-')}", path)
+            for name in ("token_file", "api_key_file")
+            if (path := getattr(args, name, None)) is not None
+        ),
     )
 
 

@@ -20,6 +20,7 @@ from aiomsg.testing import Fault, Simulator
 
 from .support import (
     by_index,
+    cli_env,
     kill,
     read_report,
     run_cli,
@@ -75,6 +76,24 @@ async def test_a_report_over_the_journal_or_any_journal_is_refused(
     assert f"--report '{journal}' is an aiomsg journal" in other.err
     assert journal.read_bytes() == content
     assert len(sim.requests) == requests
+
+
+async def test_a_report_over_a_secret_file_is_refused(sim: Simulator, tmp_path: Path) -> None:
+    env = cli_env(sim)
+    del env["AIOMSG_8X8_API_KEY"]
+    key = tmp_path / "key"
+    key.write_text(sim.api_key)
+    source = write_lines(tmp_path / "umids.txt", uuids(2))
+    alias = tmp_path / "alias"
+    alias.symlink_to(key)
+    result = await run_cli(
+        "8x8", "sms", "cancel", "sim-sub", str(source), "--api-key-file", str(key),
+        "--journal", str(alias), env=env,
+    )  # fmt: skip
+    assert result.code == 2, result.err
+    assert "--api-key-file" in result.err
+    assert key.read_text() == sim.api_key
+    assert sim.requests == []
 
 
 async def test_a_report_over_the_file_behind_standard_input_is_refused(
