@@ -66,14 +66,15 @@ def format_summary(
     title: str,
     counts: Mapping[str, int],
     items: int,
+    done: int,
     requests: int,
     retries: int,
     elapsed: float,
     notes: list[str],
 ) -> str:
-    """Counts per outcome, requests, retries and time, as a few aligned lines."""
-    # Items never sent (not_attempted) are reported, but not done.
-    done = sum(counts.values()) - counts.get(Outcome.NOT_ATTEMPTED.value, 0)
+    """Counts per outcome (the non-zero ones), requests, retries and time, as a few
+    aligned lines. ``done``: the items processed, out of ``items`` (the caller counts
+    them once, so that every line agrees)."""
     rate = f", {done / elapsed:,.0f} items/s" if elapsed > 0 and done else ""
     lines = [f"{title}: {done:,} of {items:,} items in {elapsed:.1f} s{rate}"]
     for outcome in Outcome:

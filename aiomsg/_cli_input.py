@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import os
 import shutil
 import stat
 import sys
 import tempfile
 import uuid
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Final, Literal
@@ -37,7 +39,9 @@ __all__ = [
     "InputFile",
     "ItemKind",
     "Problem",
+    "Repeat",
     "Scan",
+    "find_repeats",
     "line_message",
     "line_message_id",
     "masked_id",
@@ -349,3 +353,58 @@ def line_message_id(item: bytes, scope: str) -> str | None:
         return derived_message_id(as_line_notification(_decode_json(item), "message"), scope)
     except (ValidationError, msgspec.DecodeError):
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    """A LINE message whose clientMessageId an earlier position of the job already
+    has: it is never sent. ``identical``: the same message (it gets the first one's
+    outcome); otherwise another message reusing the id (failed)."""
+
+    first: int
+    first_line: int
+    identical: bool
+
+
+def _hash64(data: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+
+
+def find_repeats(
+    source: InputFile, lo: int, hi: int, invalid: IndexRanges, scope: str
+) -> dict[int, Repeat]:
+    """The positions of ``[lo, hi)`` whose clientMessageId an earlier valid position
+    already has (a clientMessageId is sent at most once per job).
+
+    Two passes, so that memory follows the repeats, not the input: the first keeps
+    8 bytes per message (a hash of its clientMessageId) and sorts them; the second,
+    only when some hash repeats, compares the ids and messages behind those hashes.
+    """
+    hashes = array("Q")
+    bad = invalid.cursor()
+    for index, _, item in source.items(lo, hi):
+        if index in bad:
+            continue
+        hashes.append(_hash64((line_message_id(item, scope) or "").encode()))
+    ordered = sorted(hashes)
+    del hashes
+    repeated = {b for a, b in itertools.pairwise(ordered) if a == b}
+    del ordered
+    if not repeated:
+        return {}
+    firsts: dict[str, tuple[int, int, bytes]] = {}
+    found: dict[int, Repeat] = {}
+    bad = invalid.cursor()
+    for index, lineno, item in source.items(lo, hi):
+        if index in bad:
+            continue
+        cmid = line_message_id(item, scope) or ""
+        if _hash64(cmid.encode()) not in repeated:
+            continue
+        digest = hashlib.blake2b(encode(line_message(item, scope)), digest_size=16).digest()
+        first = firsts.get(cmid)
+        if first is None:
+            firsts[cmid] = (index, lineno, digest)
+        else:
+            found[index] = Repeat(first[0], first[1], identical=first[2] == digest)
+    return found

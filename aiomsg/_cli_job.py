@@ -3,8 +3,11 @@
 The data path: the input is read and checked whole first (nothing is sent if a
 line is bad, unless ``--skip-invalid``); the journal says which positions earlier
 runs finished; those, the bad lines and (for LINE) the requests whose answer never
-came are reported without sending; the rest is streamed through the library's bulk
-calls in segments, and each finished request is journaled, then reported.
+came are reported without sending; so are LINE messages whose clientMessageId an
+earlier position has (only the first position of an id is ever sent, in any run);
+the rest is streamed through the library's bulk calls in segments, and each
+finished request is journaled, then reported (records in input order, see
+``InputOrder``).
 
 What is final: the journal records an item as finished only when the provider
 answered about that item (accepted, rejected, cancelled, not_found, stopped ...)
@@ -51,14 +54,24 @@ from ._cli_input import (
     InputError,
     InputFile,
     ItemKind,
+    Repeat,
     Scan,
+    find_repeats,
     line_message,
     line_message_id,
     masked_id,
     problem_of,
 )
+from ._cli_paths import Role, first_clash
 from ._cli_ranges import IndexRanges, ranges_of
-from ._cli_report import ReportError, ReportWriter, Row, open_report
+from ._cli_report import (
+    InputOrder,
+    ReportError,
+    ReportWriter,
+    Row,
+    open_report,
+    reorder_bound,
+)
 from ._journal import JobIdentity, Journal, JournalError, Run
 from .bulk import SUCCESSFUL, BulkInterruptedError, BulkOptions, Outcome, OutcomeStream
 
@@ -66,6 +79,7 @@ __all__ = [
     "EXIT_INCOMPLETE",
     "EXIT_NOT_ALL_SUCCEEDED",
     "EXIT_OK",
+    "EXIT_REQUESTS_FAILED",
     "EXIT_USAGE",
     "BulkCommand",
     "BulkJob",
@@ -77,6 +91,7 @@ EXIT_OK: Final = 0
 EXIT_NOT_ALL_SUCCEEDED: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_INCOMPLETE: Final = 3
+EXIT_REQUESTS_FAILED: Final = 4
 
 #: After the first Ctrl-C, how long requests in flight may take to finish.
 GRACE_SECONDS: Final = 5.0
@@ -90,6 +105,8 @@ _PLAN_SHOWN: Final = 10
 _SUCCESSFUL_VALUES: Final = frozenset(o.value for o in SUCCESSFUL)
 _NOT_FINAL: Final = frozenset({Outcome.UNKNOWN, Outcome.NOT_ATTEMPTED})
 _NOT_SENT_ERROR: Final = "the job stopped before this item was sent"
+# The outcome of a repeated clientMessageId's record until it is written (_resolve).
+_REPEAT: Final = ""
 _IN_FLIGHT_ERROR: Final = (
     "outcome unknown: the request carrying this message was sent by an earlier run "
     "whose answer never arrived; it was not sent again (reconcile it by "
@@ -139,6 +156,8 @@ class JobOptions:
     dry_run: bool = False
     quiet: bool = False
     shard: tuple[int, int] | None = None
+    #: Other files the job reads, as (option, path): an output must not be one.
+    reads: tuple[tuple[str, str], ...] = ()
 
 
 class _Segment:
@@ -146,21 +165,24 @@ class _Segment:
     position of each, since the stream numbers its items from 0."""
 
     def __init__(
-        self, feed: Iterator[tuple[int, bytes]], size: int, convert: Callable[[bytes], Any]
+        self, feed: Iterator[tuple[int, int, bytes]], size: int, convert: Callable[[bytes], Any]
     ) -> None:
         self._feed = feed
         self._size = size
         self._convert = convert
         self.positions = array("q")
+        self.lines = array("q")
 
     def __len__(self) -> int:
         return self._size
 
     def __iter__(self) -> Iterator[Any]:
         append = self.positions.append
+        append_line = self.lines.append
         convert = self._convert
-        for index, item in islice(self._feed, self._size):
+        for index, lineno, item in islice(self._feed, self._size):
             append(index)
+            append_line(lineno)
             yield convert(item)
 
 
@@ -233,6 +255,7 @@ class BulkJob:
         self.interrupted = 0
         self.retryable = 0
         self._report: ReportWriter | None = None
+        self._order: InputOrder | None = None
         self._bar: ProgressBar | None = None
         self._interrupt: _Interrupt | None = None
         self._abort: anyio.Event | None = None
@@ -242,12 +265,27 @@ class BulkJob:
         # not reach 8x8 can be withdrawn), and those earlier runs left in flight.
         self._sent_now = IndexRanges()
         self._sent_before = IndexRanges()
+        # LINE positions whose clientMessageId an earlier position has (never sent),
+        # and what the first position of each such id came to, once reported:
+        # (outcome, code, error, kind), kind "final", "retryable" or "interrupted".
+        self._repeats: dict[int, Repeat] = {}
+        self._firsts: set[int] = set()
+        self._first_outcome: dict[int, tuple[str, int | None, str | None, str]] = {}
+        self._first_kind: dict[int, str] = {}
 
     # ------------------------------------------------------------------ preparing
 
     def prepare(self) -> None:
         """Read and check the input and open the journal; ``UsageError`` if unusable."""
         cmd, opts = self.command, self.options
+        if opts.dry_run and opts.report is not None:
+            # A report holds outcomes, and a dry run has none: a file of made-up
+            # outcomes could pass for a real run's report.
+            raise UsageError(
+                "--dry-run writes no report (nothing is sent, so no item has an outcome); "
+                "its plan goes to standard output. Drop --report, or drop --dry-run"
+            )
+        self._check_paths()
         try:
             self.input = InputFile.open(opts.input)
             self.scan = self.input.scan(cmd.kind, check=opts.shard is None)
@@ -277,7 +315,33 @@ class BulkJob:
                 raise UsageError(str(exc)) from None
             if not cmd.resend_safe:
                 self._sent_before = self.journal.in_flight()
+        if cmd.kind == "line":
+            # A clientMessageId is sent at most once per job, across runs: only its
+            # first position is ever sent, whatever earlier runs did.
+            self._repeats = find_repeats(
+                self.input, self.lo, self.hi, self.scan.invalid, self.scan.digest
+            )
+            self._firsts = {r.first for r in self._repeats.values()}
         self.pending = self.hi - self.lo - bad - self._done_count() - self._held_count()
+        if self._repeats:
+            done = self.journal.done if self.journal is not None else IndexRanges()
+            held = self._in_flight() if not opts.resend_unknown else IndexRanges()
+            self.pending -= sum(1 for p in self._repeats if p not in done and p not in held)
+
+    def _check_paths(self) -> None:
+        """Refuse, before anything is opened for writing, outputs that would destroy
+        the input, the journal or each other (compared as files, not as strings)."""
+        opts = self.options
+        roles = [Role("the input", opts.input, writes=False)]
+        roles += [Role(option, path, writes=False) for option, path in opts.reads]
+        if opts.journal is not None:
+            roles.append(Role("--journal", opts.journal, writes=True))
+        if opts.report is not None:
+            roles.append(Role("--report", opts.report, writes=True))
+        clash = first_clash(roles)
+        if clash is not None:
+            raise UsageError(f"{clash}: refusing to overwrite it. Nothing was sent; give "
+                             "each output a path of its own")  # fmt: skip
 
     def _bad_input_message(self, bad: int) -> str:
         assert self.input is not None
@@ -339,13 +403,19 @@ class BulkJob:
                 total=self.hi - self.lo, initial=0, desc=cmd.name, enabled=not opts.quiet
             )
             interrupt.install()
+            complete = False
+            bound = reorder_bound(cmd.per_request, opts.concurrency)
+            self._order = InputOrder(self._emit, self.lo, self._settled_rows(), bound)
             try:
-                self._report_settled()
+                self._order.flush()
                 await self._send(client)
+                self._order.finish()
+                complete = True
             finally:
                 interrupt.restore()
                 self._bar.close()
-                self._report.close()
+                # Interrupted (exit 3) still covers every item: put it in place.
+                self._report.close(complete=complete)
             stats = client.stats
             return self._finish(time.monotonic() - started, stats.requests, stats.retries)
 
@@ -369,46 +439,83 @@ class BulkJob:
     def _stopping(self) -> bool:
         return self._interrupt is not None and self._interrupt.stopping
 
-    def _write(self, rows: Sequence[Row]) -> None:
+    def _emit(self, rows: list[Row]) -> None:
+        """Records in input order: to the report, and counted on the progress bar."""
         assert self._report is not None
         assert self._bar is not None
+        if self._firsts:
+            rows = [self._resolve(row) for row in rows]
         self._report.write(rows)
         self._bar.update(len(rows))
 
-    def _report_settled(self) -> None:
-        """Report, without sending, what needs no request: positions finished by
-        earlier runs, bad lines (``--skip-invalid``) and held LINE messages. Not cut
-        short by Ctrl-C: it sends nothing, and the report must cover every item."""
+    def _write(self, rows: Sequence[Row]) -> None:
+        assert self._order is not None
+        self._order.add(rows)
+
+    def _resolve(self, row: Row) -> Row:
+        """Note what a first clientMessageId position came to; give an identical repeat
+        (written after its first, in input order) the same outcome."""
+        index, lineno, cmid, outcome, code, error = row
+        if index in self._firsts:
+            kind = self._first_kind.pop(index, "final")
+            self._first_outcome[index] = (outcome, code, error, kind)
+            return row
+        if outcome != _REPEAT:
+            return row
+        repeat = self._repeats[index]
+        first = self._first_outcome.get(repeat.first)
+        if first is None:  # its first record is late (the reorder bound was passed)
+            first = (Outcome.UNKNOWN.value, None, _repeat_error(repeat, "had no answer yet"), "")
+        outcome, code, error, kind = first
+        self.counts[outcome] += 1
+        if kind == "retryable":
+            self.retryable += 1
+        elif kind == "interrupted":
+            self.interrupted += 1
+        return (index, lineno, cmid, outcome, code, error)
+
+    def _settled_rows(self) -> Iterator[Row]:
+        """The records of what needs no request, in input order: positions finished by
+        earlier runs, bad lines (``--skip-invalid``) and held LINE messages. Pulled as
+        their turn comes in the report; not cut short by Ctrl-C (it sends nothing, and
+        the report must cover every item)."""
         assert self.input is not None
         invalid = self.scan.invalid.count_in(self.lo, self.hi)
         held = self._held_count()
-        if not (self._done_count() or invalid or held):
+        repeats = self._repeats
+        if not (self._done_count() or invalid or held or repeats):
             return
         kind = self.command.kind
         replay = iter(()) if self.journal is None else self.journal.replay()
         upcoming = next(replay, None)
         bad = self.scan.invalid.cursor()
         in_flight = self._in_flight().cursor() if held else None
-        rows: list[Row] = []
         counts = self.counts
+        row: Row
         for index, lineno, item in self.input.items(self.lo, self.hi):
             if upcoming is not None and upcoming[0] == index:
                 _, outcome, code, error = upcoming
                 upcoming = next(replay, None)
-                rows.append((index, self._item_id(item), outcome, code, error))
+                row = (index, lineno, self._item_id(item), outcome, code, error)
             elif index in bad:
                 error = f"line {lineno}: {problem_of(kind, item)}"
-                rows.append((index, self._bad_item_id(item), Outcome.FAILED.value, None, error))
+                row = (index, lineno, self._bad_item_id(item), Outcome.FAILED.value, None, error)
             elif in_flight is not None and index in in_flight:
                 cmid = line_message_id(item, self.scan.digest)
-                rows.append((index, cmid, Outcome.UNKNOWN.value, None, _IN_FLIGHT_ERROR))
+                row = (index, lineno, cmid, Outcome.UNKNOWN.value, None, _IN_FLIGHT_ERROR)
+            elif index in repeats:
+                repeat = repeats[index]
+                cmid = line_message_id(item, self.scan.digest)
+                if repeat.identical:
+                    # Resolved when written, after its first position: see _resolve.
+                    yield (index, lineno, cmid, _REPEAT, None, None)
+                    continue
+                error = _repeat_error(repeat, "is a different message with the same id")
+                row = (index, lineno, cmid, Outcome.FAILED.value, None, error)
             else:
                 continue
-            counts[rows[-1][2]] += 1
-            if len(rows) >= _ROWS_PER_WRITE:
-                self._write(rows)
-                rows = []
-        self._write(rows)
+            counts[row[3]] += 1
+            yield row
 
     def _item_id(self, item: bytes) -> str | None:
         if self.command.kind == "line":
@@ -430,18 +537,21 @@ class BulkJob:
             else item.decode("ascii")
         )
 
-    def _feed(self) -> Iterator[tuple[int, bytes]]:
+    def _feed(self) -> Iterator[tuple[int, int, bytes]]:
         """The items to send, with their input positions, in input order."""
         assert self.input is not None
         done = self.journal.done.cursor() if self.journal is not None else None
         bad = self.scan.invalid.cursor()
         held = self._in_flight().cursor() if not self.options.resend_unknown else None
-        for index, _, item in self.input.items(self.lo, self.hi):
+        repeats = self._repeats
+        for index, lineno, item in self.input.items(self.lo, self.hi):
             if (done is not None and index in done) or index in bad:
                 continue
             if held is not None and index in held:
                 continue
-            yield index, item
+            if repeats and index in repeats:
+                continue
+            yield index, lineno, item
 
     def _stop_asked(self) -> bool:
         return self._stopping or (self._finishing is not None and self._finishing.is_set())
@@ -465,17 +575,17 @@ class BulkJob:
             # those it never sent are not_attempted.
             async with cmd.open_stream(client, segment, options) as stream:
                 async for chunk in stream.chunks():
-                    self._finished(chunk, segment.positions)
+                    self._finished(chunk, segment)
                 self.batches.extend(b.batch_id for b in stream.report.batches)
                 self.extra_items += stream.report.extra_items
         self._report_not_sent(feed)
 
-    def _report_not_sent(self, feed: Iterator[tuple[int, bytes]]) -> None:
+    def _report_not_sent(self, feed: Iterator[tuple[int, int, bytes]]) -> None:
         """Stopped early: the items of the segments never started, not_attempted."""
         rows: list[Row] = []
         value = Outcome.NOT_ATTEMPTED.value
-        for index, item in feed:
-            rows.append((index, self._item_id(item), value, None, _NOT_SENT_ERROR))
+        for index, lineno, item in feed:
+            rows.append((index, lineno, self._item_id(item), value, None, _NOT_SENT_ERROR))
             if len(rows) >= _ROWS_PER_WRITE:
                 self.counts[value] += len(rows)
                 self._write(rows)
@@ -493,12 +603,13 @@ class BulkJob:
         for start, stop in ranges:
             self._sent_now.add(start, stop)
 
-    def _finished(self, chunk: Any, positions: array[int]) -> None:
+    def _finished(self, chunk: Any, segment: _Segment) -> None:
         """A request's items are done: journal what is final, then report them all."""
         start = chunk.start
         outcomes: list[Outcome] = chunk.outcomes
         n = len(outcomes)
-        where = positions[start : start + n]
+        where = segment.positions[start : start + n]
+        lines = segment.lines[start : start + n]
         ids, codes, errors = chunk.ids, chunk.codes, chunk.errors
         texts: dict[int, str] = {}
 
@@ -522,13 +633,19 @@ class BulkJob:
             # The common case: one outcome for a run of consecutive positions.
             if journal is not None and is_final(first, None):
                 journal.record_done([(where[0], where[-1] + 1)], [(n, first.value, codes[0], None)])
-            rows: list[Row] = [(where[i], ids[i], first.value, codes[0], None) for i in range(n)]
+            value, code = first.value, codes[0]
+            rows: list[Row] = [(where[i], lines[i], ids[i], value, code, None) for i in range(n)]
             self.counts[first.value] += n
             if first is Outcome.FAILED:
                 self.retryable += n
+                for p in self._firsts.intersection(where) if self._firsts else ():
+                    self._first_kind[p] = "retryable"
             self._write(rows)
             return
-        rows = [(where[i], ids[i], outcomes[i].value, codes[i], text(errors[i])) for i in range(n)]
+        rows = [
+            (where[i], lines[i], ids[i], outcomes[i].value, codes[i], text(errors[i]))
+            for i in range(n)
+        ]
         final = [is_final(outcomes[i], errors[i]) for i in range(n)]
         if journal is not None:
             done = [i for i in range(n) if final[i]]
@@ -537,13 +654,19 @@ class BulkJob:
             if not self.command.resend_safe and self._sent_now:
                 self._withdraw_unsent(where, outcomes, final)
         self.counts.update(outcomes[i].value for i in range(n))
+        firsts = self._firsts
         for i in range(n):
             if final[i]:
                 continue
+            kind = ""
             if outcomes[i] is Outcome.FAILED:
                 self.retryable += 1
+                kind = "retryable"
             elif outcomes[i] is Outcome.UNKNOWN and isinstance(errors[i], BulkInterruptedError):
                 self.interrupted += 1
+                kind = "interrupted"
+            if firsts and where[i] in firsts:
+                self._first_kind[where[i]] = kind
         self._write(rows)
 
     def _withdraw_unsent(
@@ -575,6 +698,8 @@ class BulkJob:
         unfinished += self.interrupted
         if unfinished:
             code = EXIT_INCOMPLETE
+        elif self.retryable:
+            code = EXIT_REQUESTS_FAILED
         elif all(o in _SUCCESSFUL_VALUES for o, n in self.counts.items() if n):
             code = EXIT_OK
         else:
@@ -594,6 +719,12 @@ class BulkJob:
             shown = ", ".join(self.batches[:3])
             more = f" and {len(self.batches) - 3:,} more" if len(self.batches) > 3 else ""
             notes.append(f"LINE batchIds: {shown}{more}")
+        if self._order is not None and self._order.late:
+            notes.append(
+                f"{plural(self._order.late, 'report record')} written out of input order: "
+                "a request took long while more than "
+                f"{reorder_bound(cmd.per_request, opts.concurrency):,} later records waited"
+            )
         if self.extra_items:
             notes.append(f"{plural(self.extra_items, 'id')} answered that were not asked for")
         if self.retryable:
@@ -622,6 +753,7 @@ class BulkJob:
                 title=f"aiomsg {cmd.name}",
                 counts=self.counts,
                 items=items,
+                done=items - unfinished,
                 requests=requests,
                 retries=retries,
                 elapsed=elapsed,
@@ -660,6 +792,12 @@ class BulkJob:
         if bad:
             out.append(f"{plural(bad, 'bad line')} would be reported failed (--skip-invalid):")
             out += [f"  {p}" for p in self.scan.problems if self.lo <= p.index < self.hi]
+        if self._repeats:
+            conflicts = sum(1 for r in self._repeats.values() if not r.identical)
+            out.append(
+                f"{plural(len(self._repeats), 'message')} repeat an earlier clientMessageId: "
+                f"not sent ({conflicts:,} of them a different message, reported failed)"
+            )
         per = cmd.per_request
         requests = math.ceil(self.pending / per)
         unit = f"{cmd.noun}s" if per > 1 else cmd.noun
@@ -683,12 +821,19 @@ class BulkJob:
 
     def _plan_feed(self) -> Iterator[tuple[int, str]]:
         line = self.command.kind == "line"
-        for index, item in self._feed():
+        for index, _, item in self._feed():
             yield index, "" if line else item.decode("ascii")
 
     def _input_name(self) -> str:
         assert self.input is not None
         return self.input.shown_name
+
+
+def _repeat_error(repeat: Repeat, why: str) -> str:
+    return (
+        f"not sent: line {repeat.first_line} has this clientMessageId and {why} (a "
+        "clientMessageId is sent at most once per job)"
+    )
 
 
 def plural(n: int, noun: str) -> str:
@@ -705,7 +850,7 @@ def _runs(rows: Iterable[Row]) -> list[Run]:
     runs: list[Run] = []
     last: tuple[str, int | None, str | None] | None = None
     count = 0
-    for _, _, outcome, code, error in rows:
+    for _, _, _, outcome, code, error in rows:
         key = (outcome, code, error)
         if key == last:
             count += 1

@@ -48,7 +48,7 @@ import msgspec
 from ._cli_ranges import IndexRanges
 from .bulk import Outcome
 
-__all__ = ["JobIdentity", "Journal", "JournalError", "Run"]
+__all__ = ["JobIdentity", "Journal", "JournalError", "Run", "is_journal"]
 
 FORMAT: Final = "aiomsg"
 VERSION: Final = 2
@@ -385,6 +385,15 @@ class Journal:
                 os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def is_journal(path: str) -> bool:
+    """Whether the file at ``path`` starts like an aiomsg journal (False if unreadable)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(_HEADER_START)) == _HEADER_START
+    except OSError:
+        return False
 
 
 def _rows(record: _Record) -> Iterator[Row]:

@@ -1,9 +1,12 @@
 """The ``aiomsg`` command line: argument parsing and dispatch to the commands.
 
-Exit codes: 0 every item succeeded (or ``--dry-run`` found the input valid); 1
-every item accounted for, some did not succeed; 2 bad usage or input, or a journal
-from another job (nothing sent); 3 interrupted or incomplete (resumable with the
-same ``--journal``).
+Exit codes (``EXIT_CODES``, shown by ``--help``): 0 every item succeeded (or
+``--dry-run`` found the input valid); 1 every item accounted for, some did not
+succeed; 2 bad usage or input, a journal from another job, or an output that would
+overwrite an input, the journal or another output (nothing sent); 3 interrupted or
+incomplete (resumable with the same ``--journal``); 4 items failed because their
+requests failed as a whole (a re-run with the same ``--journal`` sends them again).
+When several apply, the first of 2, 3, 4, 1 is the exit code.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from ._cli_job import (
     EXIT_INCOMPLETE,
     EXIT_NOT_ALL_SUCCEEDED,
     EXIT_OK,
+    EXIT_REQUESTS_FAILED,
     EXIT_USAGE,
     BulkCommand,
     BulkJob,
@@ -51,6 +55,17 @@ _URL_ENV: Final = {
     "chatapps": "AIOMSG_8X8_CHATAPPS_URL",
     "revicom": "AIOMSG_REVICOM_URL",
 }
+EXIT_CODES: Final = """exit codes:
+  0  every item succeeded (or --dry-run found the input valid)
+  1  every item accounted for, some did not succeed (not found, rejected, unknown ...)
+  2  bad usage or input, a journal of another job, or an output path that is the
+     input, the journal or the other output: nothing was sent
+  3  interrupted or incomplete: re-run with the same --journal to resume
+  4  items failed because their requests failed as a whole (authentication,
+     connection, server errors after the retries): a re-run with the same
+     --journal sends them again
+  when several apply, the first of 2, 3, 4, 1.
+"""
 # A placeholder credential for --dry-run, which builds a client to check the
 # arguments but never sends.
 _DRY_RUN_SECRET: Final = "dry-run"
@@ -128,7 +143,9 @@ def _common(parser: argparse.ArgumentParser, provider: Literal["8x8", "revicom"]
     )
 
 
-def _bulk(parser: argparse.ArgumentParser, *, file_required: bool = False) -> None:
+def _bulk(
+    parser: argparse.ArgumentParser, *, file_required: bool = False, line: bool = False
+) -> None:
     parser.add_argument(
         "file",
         metavar="FILE",
@@ -155,11 +172,12 @@ def _bulk(parser: argparse.ArgumentParser, *, file_required: bool = False) -> No
         metavar="PATH",
         help="record progress here; re-run with the same journal to resume",
     )
-    group.add_argument(
-        "--resend-unknown",
-        action="store_true",
-        help="on resume, send again LINE requests whose answer never came",
-    )
+    if line:
+        group.add_argument(
+            "--resend-unknown",
+            action="store_true",
+            help="on resume, send again LINE requests whose answer never came",
+        )
     group.add_argument(
         "--skip-invalid",
         action="store_true",
@@ -179,15 +197,22 @@ def _bulk(parser: argparse.ArgumentParser, *, file_required: bool = False) -> No
     )
 
 
+# What every command's --help ends with.
+_LEAF: Final[dict[str, Any]] = {
+    "epilog": EXIT_CODES,
+    "formatter_class": argparse.RawDescriptionHelpFormatter,
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aiomsg",
         description="Bulk messaging control on 8x8 CPaaS and Revicom. Options go after "
         "the subcommand; secrets come from the environment or a --*-file option.",
-        epilog="Exit codes: 0 all succeeded; 1 some did not succeed; 2 bad usage or input "
-        "(nothing sent); 3 interrupted or incomplete (resumable with --journal). --quiet "
-        "silences progress and summaries on standard error; results (a cancelled count, "
-        "a deleted flow, --report -) still go to standard output.",
+        epilog="--quiet silences progress and summaries on standard error; results (a\n"
+        "cancelled count, a deleted flow, --report -) still go to standard output.\n\n"
+        + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"aiomsg {aiomsg.__version__}")
     top = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -202,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     revicom = top.add_parser("revicom", help="Revicom").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
-    stop = revicom.add_parser("stop", help="stop messages by uuid (one per line)")
+    stop = revicom.add_parser("stop", help="stop messages by uuid (one per line)", **_LEAF)
     _bulk(stop)
     _common(stop, "revicom")
     stop.set_defaults(handler=_cmd_revicom_stop)
@@ -215,13 +240,15 @@ def build_parser() -> argparse.ArgumentParser:
             dest="action", required=True, metavar="ACTION"
         )
         cancel = actions.add_parser(
-            "cancel", help="cancel scheduled messages by umid (one per line)"
+            "cancel", help="cancel scheduled messages by umid (one per line)", **_LEAF
         )
         cancel.add_argument("sub_account", metavar="SUB_ACCOUNT")
         _bulk(cancel)
         _common(cancel, "8x8")
         cancel.set_defaults(handler=_cmd_cancel, api=api)
-        batch = actions.add_parser("cancel-batch", help="cancel the scheduled messages of a batch")
+        batch = actions.add_parser(
+            "cancel-batch", help="cancel the scheduled messages of a batch", **_LEAF
+        )
         batch.add_argument("sub_account", metavar="SUB_ACCOUNT")
         batch.add_argument("batch_id", metavar="BATCH_ID")
         _common(batch, "8x8")
@@ -230,9 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     line = eight.add_parser("line", help="LINE Notifications").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
-    send = line.add_parser("send", help="send LINE Notifications from a JSONL file")
+    send = line.add_parser("send", help="send LINE Notifications from a JSONL file", **_LEAF)
     send.add_argument("sub_account", metavar="SUB_ACCOUNT")
-    _bulk(send, file_required=True)
+    _bulk(send, file_required=True, line=True)
     send.add_argument("--client-batch-id", metavar="ID", help="clientBatchId for every request")
     _common(send, "8x8")
     send.set_defaults(handler=_cmd_line_send, api="chatapps")
@@ -240,13 +267,91 @@ def build_parser() -> argparse.ArgumentParser:
     flows = eight.add_parser("flows", help="WhatsApp Flows").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
-    delete = flows.add_parser("delete", help="delete a WhatsApp Flow (DRAFT only)")
+    delete = flows.add_parser("delete", help="delete a WhatsApp Flow (DRAFT only)", **_LEAF)
     delete.add_argument("account_id", metavar="ACCOUNT_ID")
     delete.add_argument("channel_id", metavar="CHANNEL_ID")
     delete.add_argument("flow_id", metavar="FLOW_ID")
     _common(delete, "8x8")
     delete.set_defaults(handler=_cmd_flows_delete, api="chatapps")
     return parser
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser] | None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return None
+
+
+def _commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterable[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every command under ``parser``, with the words that name it."""
+    sub = _subcommands(parser)
+    if sub is None:
+        yield path, parser
+        return
+    for name, child in sub.items():
+        yield from _commands(child, (*path, name))
+
+
+def _misplaced(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str | None:
+    """An option given before its subcommand: where it goes (None when there is none)."""
+    node, words, i = parser, cast(tuple[str, ...], ()), 0
+    while (sub := _subcommands(node)) is not None:
+        while i < len(argv) and argv[i] not in sub:
+            token = argv[i]
+            if not token.startswith("-") or token == "-":
+                return None  # argparse says what is wrong with it
+            option = token.split("=", 1)[0]
+            if option in node._option_string_actions:
+                i += 1
+                continue
+            takers = [
+                w for w, leaf in _commands(node, words) if option in leaf._option_string_actions
+            ]
+            if not takers:
+                return None
+            action = next(
+                leaf._option_string_actions[option] for _, leaf in _commands(node, words)
+                if option in leaf._option_string_actions
+            )  # fmt: skip
+            moved = [token] if "=" in token or action.nargs == 0 else list(argv[i : i + 2])
+            rest = [*argv[:i], *argv[i + len(moved) :]]
+            fixed = (
+                f"; as in: aiomsg {' '.join([*rest, *moved])}"
+                if _accepts(parser, rest, option) else ""
+            )  # fmt: skip
+            where = ", ".join(f"'aiomsg {' '.join(w)}'" for w in takers)
+            return f"{option} goes after the subcommand; it is an option of {where}{fixed}"
+        if i >= len(argv):
+            return None
+        words, node, i = (*words, argv[i]), sub[argv[i]], i + 1
+    # The command is named: an option it does not take, but another command does.
+    for token in argv[i:]:
+        if token == "--":
+            break
+        option = token.split("=", 1)[0]
+        if not option.startswith("--") or option in node._option_string_actions:
+            continue
+        takers = [w for w, leaf in _commands(parser) if option in leaf._option_string_actions]
+        if takers:
+            where = ", ".join(f"'aiomsg {' '.join(w)}'" for w in takers)
+            return f"'aiomsg {' '.join(words)}' has no option {option}; it is an option of {where}"
+    return None
+
+
+def _accepts(parser: argparse.ArgumentParser, argv: Sequence[str], option: str) -> bool:
+    """Whether ``argv`` names a command (its words first) that takes ``option``."""
+    node = parser
+    for word in argv:
+        sub = _subcommands(node)
+        if sub is None:
+            break
+        if word not in sub:
+            return False
+        node = sub[word]
+    return _subcommands(node) is None and option in node._option_string_actions
 
 
 # ---------------------------------------------------------------------------- clients
@@ -314,11 +419,16 @@ def _job_options(args: argparse.Namespace) -> JobOptions:
         concurrency=args.concurrency,
         report=args.report,
         journal=args.journal,
-        resend_unknown=args.resend_unknown,
+        resend_unknown=getattr(args, "resend_unknown", False),
         skip_invalid=args.skip_invalid,
         dry_run=args.dry_run,
         quiet=args.quiet,
         shard=args.shard,
+        reads=tuple(
+            (f"--{name.replace('_', '-')}", path)
+            for name in ("token_file", "api_key_file")
+            if (path := getattr(args, name, None)) is not None
+        ),
     )
 
 
@@ -534,6 +644,9 @@ def _say(message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
+    misplaced = _misplaced(parser, sys.argv[1:] if argv is None else argv)
+    if misplaced is not None:
+        parser.exit(EXIT_USAGE, f"aiomsg: {misplaced}\n")
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
@@ -548,8 +661,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"not found ({exc.status_code}): {exc.message}")
         return EXIT_NOT_ALL_SUCCEEDED
     except aiomsg.APIError as exc:
-        _say(str(exc))
-        return EXIT_NOT_ALL_SUCCEEDED
+        # The request failed as a whole (authentication, connection, a server fault
+        # after the retries): not an answer about the batch or flow; run it again.
+        _say(f"{exc}; nothing was done: run the command again once the cause is fixed")
+        return EXIT_REQUESTS_FAILED
     except KeyboardInterrupt:
         _say("interrupted")
         return EXIT_INCOMPLETE

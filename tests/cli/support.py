@@ -159,7 +159,8 @@ def read_report(path: Path) -> list[dict[str, Any]]:
         with open(path, newline="", encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
         for row in rows:
-            assert list(row) == ["index", "id", "outcome", "code", "error"]
+            assert list(row) == ["index", "line", "id", "outcome", "code", "error"]
+            row["line"] = int(row["line"])
             row["index"] = int(row["index"])
             row["code"] = int(row["code"]) if row["code"] else None
             row["id"] = row["id"] or None
@@ -167,7 +168,7 @@ def read_report(path: Path) -> list[dict[str, Any]]:
         return rows
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     for record in records:
-        assert list(record) == ["index", "id", "outcome", "code", "error"]
+        assert list(record) == ["index", "line", "id", "outcome", "code", "error"]
     return records
 
 

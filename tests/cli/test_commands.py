@@ -338,14 +338,14 @@ async def test_secrets_from_files_are_never_echoed(sim: Simulator, tmp_path: Pat
         "8x8", "sms", "cancel", SUB, str(umids), "--api-key-file", str(key_file),
         "--report", str(report), env=env,
     )  # fmt: skip
-    assert cancel.code == 1  # 401 for each umid
+    assert cancel.code == 4  # 401 for each umid: the requests failed
     assert {r["outcome"] for r in read_report(report)} == {"failed"}
     assert {r["code"] for r in read_report(report)} == {1200}
     revicom = await run_cli(
         "revicom", "stop", "--token-file", str(key_file), "--report", "-", env=env,
         stdin=uuids(1)[0].encode(),
     )  # fmt: skip
-    assert revicom.code == 1
+    assert revicom.code == 4
     everything = cancel.out + cancel.err + revicom.out + revicom.err + report.read_text()
     assert secret not in everything
     assert all(r.headers.get("Authorization", "").endswith("***") for r in sim.requests)
@@ -378,12 +378,18 @@ async def test_dry_run_sends_nothing(sim: Simulator, tmp_path: Path) -> None:
     assert f"DELETE {sim.sms_url}/api/v1/subaccounts/{SUB}/messages/" in cancel.out
     assert "... and 24,990 more requests" in cancel.out
 
-    line = await run_cli(
-        "8x8", "line", "send", SUB, str(messages), "--dry-run", "--report", str(tmp_path / "r"),
-        env=env,
-    )  # fmt: skip
+    line = await run_cli("8x8", "line", "send", SUB, str(messages), "--dry-run", env=env)
     assert line.code == 0, line.err
     assert "would send 1,500 messages in 2 requests" in line.out
+    # A dry run has no outcomes to report: the combination is refused, not ignored.
+    report = tmp_path / "r"
+    refused = await run_cli(
+        "8x8", "line", "send", SUB, str(messages), "--dry-run", "--report", str(report),
+        env=env,
+    )  # fmt: skip
+    assert refused.code == 2
+    assert "--dry-run writes no report" in refused.err
+    assert refused.out == ""
 
     bad = write_lines(tmp_path / "bad.txt", ["nope"])
     invalid = await run_cli("revicom", "stop", str(bad), "--dry-run", env=env)

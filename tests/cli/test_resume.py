@@ -58,9 +58,10 @@ async def test_kill_9_mid_stop_then_resume(
     stalled = {u for r in first if r.status is None for u in r.body["uuids"]}
     assert len(finished) == 60_000
     assert len(stalled) == 20_000
-    # The killed run left a readable report prefix covering what it finished.
-    prefix = read_report(report)
-    assert {r["id"] for r in prefix} <= finished | stalled
+    # The killed run put no half report in place; its partial file is beside it.
+    assert not report.exists()
+    (partial,) = _partials(tmp_path)
+    assert {r["id"] for r in read_report(partial.rename(tmp_path / "partial.jsonl"))} <= finished
     sim.clear_faults()
 
     result = await run_cli(*args, env=env)
@@ -292,6 +293,10 @@ async def test_a_second_ctrl_c_leaves_no_copy_of_standard_input(
     finally:
         await kill(proc)
     assert _names(spool_dir) == []
+
+
+def _partials(path: Path) -> list[Path]:
+    return sorted(path.glob(".report.jsonl.*.partial"))
 
 
 def _names(path: Path) -> list[str]:

@@ -51,7 +51,7 @@ async def test_a_cancel_refused_401_is_sent_again_once_the_key_is_fixed(
 
     refused = await run_cli(*args, "--api-key-file", str(wrong), env=env)
 
-    assert refused.code == 1, refused.err
+    assert refused.code == 4, refused.err  # every request failed as a whole
     rows = by_index(read_report(report), 6)
     assert {(r["outcome"], r["code"]) for r in rows} == {("failed", 1200)}
     assert _done_positions(journal) == set(), "a refused request is not an answer"
@@ -86,7 +86,7 @@ async def test_server_faults_wrong_urls_and_rate_limits_are_retried_answers_are_
 
     first = await run_cli(*args, env=env)
 
-    assert first.code == 1, first.err
+    assert first.code == 4, first.err  # some requests failed as a whole
     rows = by_index(read_report(report), 11)
     assert [r["outcome"] for r in rows[:3]] == ["cancelled", "cancelled", "failed"]
     assert rows[3]["outcome"] == "failed"
@@ -124,7 +124,7 @@ async def test_a_revicom_stop_failing_as_a_whole_is_sent_again(
 
     first = await run_cli(*args, env=env)
 
-    assert first.code == 1, first.err
+    assert first.code == 4, first.err
     rows = by_index(read_report(report), 25_000)
     assert [r["outcome"] for r in rows[::10_000]] == ["stopped", "failed", "stopped"]
     second = await run_cli(*args, env=env)
@@ -148,7 +148,7 @@ async def test_a_line_request_refused_is_sent_again_but_one_that_may_have_arrive
 
     first = await run_cli(*args, env=env)
 
-    assert first.code == 1, first.err
+    assert first.code == 4, first.err
     rows = by_index(read_report(report), 3_000)
     assert [r["outcome"] for r in rows[::1000]] == ["accepted", "failed", "unknown"]
     refused = sent_message_ids(sim.requests[1:2])
