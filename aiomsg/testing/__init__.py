@@ -28,8 +28,9 @@ TLS needs the ``trustme`` package: ``pip install 'aiomsg[testing]'``.
 """
 
 from ._clock import SimClock
-from ._faults import ROUTES, Fault, FaultKind, FaultRule
+from ._faults import Fault, FaultKind, FaultRule
 from ._recording import RecordedRequest
+from ._routing import ROUTES
 from ._serve import ListenError, populate, serve
 from ._simulator import (
     DEFAULT_ACCOUNT_ID,

@@ -15,8 +15,9 @@ from .._validation import check_account_id, check_segment, check_sub_account_id,
 from ..eightxeight import EightByEight
 from ..revicom import Revicom
 from ._clock import SimClock
-from ._faults import Fault, FaultRule, FaultRules, match_routes
+from ._faults import Fault, FaultRule, FaultRules
 from ._recording import DEFAULT_REQUEST_LOG_BYTES, RecordedRequest, RequestLog
+from ._routing import match_routes
 from ._server import SimServer
 from ._state import (
     FLOW_STATUSES,
@@ -195,7 +196,15 @@ class Simulator:
         self._state = SimState(self.clock, seed=seed)
         self._state.stop_delay = stop_delay
         self._fault_rules = FaultRules(seed)
-        self._server = SimServer(self)
+        self._server = SimServer(
+            self,
+            state=self._state,
+            faults=self._fault_rules,
+            log=self._log,
+            unexpected_log=self._unexpected_log,
+            counts=self.request_counts,
+            latency_rng=self._latency_rng,
+        )
         self._rate_limit = rate_limit
         self._tls: TLSMaterial | None = None
         self.sub_accounts: tuple[str, ...] = tuple(sub_accounts)
