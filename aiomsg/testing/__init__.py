@@ -3,7 +3,9 @@
 ``Simulator`` serves the 8x8 Chat Apps, 8x8 SMS and Revicom endpoints over real
 HTTP (or HTTPS) on 127.0.0.1. It keeps state (scheduled messages and batches,
 WhatsApp Flows, Revicom messages and cascades), checks every request against the
-documented limits, answers with the providers' status codes and error bodies,
+providers' published contract (``contract.json``: the constraints of 8x8's OpenAPI
+request schemas and Revicom's stop page, read apart from the client's validation),
+answers with the providers' status codes and error bodies,
 records what it received, and can inject faults::
 
     import aiomsg

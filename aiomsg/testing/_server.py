@@ -34,13 +34,10 @@ from ._checks import (
     MSG_SUB_ACCOUNT,
     MSG_TLS,
     Rejection,
-    account_problem,
-    batch_id_problem,
     line_batch_problem,
     line_message_problem,
+    param_problem,
     revicom_stop_problem,
-    sub_account_problem,
-    umid_problem,
 )
 from ._clock import SimClock, format_timestamp
 from ._faults import Fault, FaultKind, FaultRules
@@ -193,7 +190,7 @@ class SimServer:
         # One handler routes every request itself, segment by segment on the raw
         # path, so that any id the client may send (percent-encoded, with braces,
         # slashes or percent signs in it) reaches its route with its value intact.
-        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        app.router.add_route("*", "/{tail:(?s:.*)}", self._dispatch)
         runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=_SHUTDOWN_TIMEOUT
         )
@@ -432,7 +429,7 @@ class SimServer:
         if key is None:
             return self._error(api, 401, 1200, MSG_NOT_AUTHENTICATED)
         sub = ctx.match["sub_account_id"]
-        problem = sub_account_problem(sub)
+        problem = param_problem(ctx.route.full_name, "subAccountId", sub)
         if problem is not None:
             return self._reject(api, problem)
         if sub not in self._state.keys[key].sub_accounts:
@@ -531,7 +528,7 @@ class SimServer:
         if refused is not None:
             return refused
         umid = ctx.match["umid"]
-        problem = umid_problem(umid)
+        problem = param_problem(ctx.route.full_name, "umid", umid)
         if problem is not None:
             return self._reject(api, problem)
         msg = self._state.find_message(api, ctx.match["sub_account_id"], umid)
@@ -544,7 +541,7 @@ class SimServer:
         if refused is not None:
             return refused
         batch_id = ctx.match["batch_id"]
-        problem = batch_id_problem(batch_id)
+        problem = param_problem(ctx.route.full_name, "batchId", batch_id)
         if problem is not None:
             return self._reject(api, problem)
         count = self._state.cancel_batch(api, ctx.match["sub_account_id"], batch_id)
@@ -556,7 +553,7 @@ class SimServer:
         if key is None:
             return self._error("chatapps", 401, 1200, MSG_NOT_AUTHENTICATED)
         account_id = ctx.match["account_id"]
-        problem = account_problem(account_id)
+        problem = param_problem(ctx.route.full_name, "accountId", account_id)
         if problem is not None:
             return self._reject("chatapps", problem)
         if account_id.lower() not in self._state.keys[key].accounts:
