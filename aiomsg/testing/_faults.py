@@ -8,11 +8,14 @@ import enum
 import http
 import math
 import random
+import socket
+import struct
+from asyncio import WriteTransport
 from dataclasses import dataclass, field
 
 from ._routing import ROUTES, match_routes
 
-__all__ = ["Fault", "FaultKind", "FaultRule", "FaultRules"]
+__all__ = ["Fault", "FaultKind", "FaultRule", "FaultRules", "reset_connection"]
 
 
 class FaultKind(str, enum.Enum):
@@ -252,3 +255,15 @@ class FaultRules:
 
     def clear(self) -> None:
         self.rules.clear()
+
+
+def reset_connection(transport: WriteTransport) -> None:
+    """Drop a connection with a TCP reset (RST), not an orderly close: what a peer
+    sees when a server or a middlebox dies mid-request."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:  # pragma: no cover - platform dependent
+            pass
+    transport.abort()

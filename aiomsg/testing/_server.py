@@ -11,9 +11,7 @@ import asyncio
 import email.utils
 import math
 import random
-import socket
 import ssl
-import struct
 import time
 import uuid
 from collections import Counter
@@ -40,7 +38,7 @@ from ._checks import (
     revicom_stop_problem,
 )
 from ._clock import SimClock, format_timestamp
-from ._faults import Fault, FaultKind, FaultRules
+from ._faults import Fault, FaultKind, FaultRules, reset_connection
 from ._recording import RecordedRequest, RequestLog, redact_headers
 from ._routing import API_NAMES, ServedRoute, resolve
 from ._state import MessageApi, SimBatch, SimState
@@ -616,13 +614,7 @@ def _reset(request: web.Request) -> web.Response:
     """Drop the connection with a TCP reset; aiohttp then cannot send the answer."""
     transport = request.transport
     if transport is not None:
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            except OSError:  # pragma: no cover - platform dependent
-                pass
-        transport.abort()
+        reset_connection(transport)
     return web.Response(status=500)
 
 
