@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import tomllib
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from aiomsg.eightxeight import routes as r8
 from aiomsg.revicom import routes as rr
@@ -116,27 +118,32 @@ async def test_raw_requests_breaking_the_contract_get_8x8s_refusal(
     assert sim.messages == []
 
 
-def _imports(path: Path) -> list[str]:
-    found = []
-    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-        if isinstance(node, ast.ImportFrom):
-            found.append("." * node.level + (node.module or ""))
-        elif isinstance(node, ast.Import):
-            found.extend(alias.name for alias in node.names)
-    return found
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_FIELDS = st.sampled_from(["user", "content", "clientMessageId", "dlrCallbackUrl", "smsFallback"])
 
 
-@pytest.mark.parametrize("path", sorted(TESTING.glob("*.py")), ids=lambda p: p.name)
-def test_the_simulator_imports_no_private_module_of_the_library(path: Path) -> None:
-    private = [
-        name
-        for name in _imports(path)
-        if (name.startswith("..") or name.startswith("aiomsg."))
-        and any(part.startswith("_") for part in name.lstrip(".").split(".")[:3] if part)
-        and not name.startswith("aiomsg.testing")
-    ]
-    assert private == [], f"{path.name} imports private library modules: {private}"
-
-
-def test_the_server_does_not_import_the_simulator() -> None:
-    assert not [n for n in _imports(TESTING / "_server.py") if "_simulator" in n]
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(field=_FIELDS, value=_JSON)
+async def test_any_json_in_any_field_is_answered_200_or_400_never_500(
+    field: str, value: Any
+) -> None:
+    message = {**LINE, field: value}
+    async with Simulator(seed=4) as sim, aiohttp.ClientSession() as session:
+        headers = {"Authorization": f"Bearer {sim.api_key}"}
+        for url, body in (
+            (f"{sim.chatapps_url}/api/v1/subaccounts/{SUB}/lon", message),
+            (f"{sim.chatapps_url}/api/v1/subaccounts/{SUB}/lon/batch", {"messages": [message]}),
+            (f"{sim.chatapps_url}/api/v1/subaccounts/{SUB}/lon/batch", {"messages": value}),
+        ):
+            async with session.post(url, json=body, headers=headers) as resp:
+                assert resp.status in (200, 400), await resp.text()
+        stop = f"{sim.revicom_url}/api/v1/message/stop"
+        revicom = {"Authorization": f"Basic {sim.revicom_token}"}
+        async with session.post(stop, json={"uuids": value}, headers=revicom) as resp:
+            assert resp.status in (200, 400), await resp.text()
