@@ -49,11 +49,23 @@ _JSON: Final = {"Content-Type": "application/json"}
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """An endpoint: method, path template with ``{name}`` segments, and retry kind."""
+    """An endpoint: method, path template with ``{name}`` segments, and retry kind.
+
+    ``api`` names the API that serves it (``"chatapps"``, ``"sms"``, ``"revicom"``)
+    and ``name`` the operation (``"cancel_message"``); the providers' ``routes``
+    modules declare each endpoint once.
+    """
 
     method: str
     template: str
     kind: CallKind
+    api: str = ""
+    name: str = ""
+
+    @property
+    def full_name(self) -> str:
+        """``<api>.<name>``: the endpoint's name across providers (``"sms.cancel_message"``)."""
+        return f"{self.api}.{self.name}"
 
     def path(self, **segments: str) -> str:
         """The path with every segment percent-encoded (nothing left safe)."""

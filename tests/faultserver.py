@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import socket
 import ssl as ssl_module
-import struct
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +27,8 @@ from http import HTTPStatus
 from typing import Literal
 
 import anyio
+
+from aiomsg.testing._faults import reset_connection
 
 __all__ = [
     "Drop",
@@ -245,9 +246,7 @@ class FaultServer:
         if isinstance(action, Drop):
             return False
         if isinstance(action, Reset):
-            sock = writer.get_extra_info("socket")
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            writer.transport.abort()
+            reset_connection(writer.transport)
             return False
         if isinstance(action, Stall):
             await self._wait(reader, action.seconds)

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import TYPE_CHECKING, ClassVar
 
 from .._core import Requester, Route
 from .._errors import APIError, NotFoundError, ValidationError
 from .._limits import DEFAULT_8X8_RATE_LIMIT, RateLimit
-from .._retry import CallKind
 from .._validation import check_sub_account_id, check_uuid, is_uuid
 from ..bulk import (
     DEFAULT_CONCURRENCY,
@@ -35,13 +34,6 @@ from .models import CancelResult
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-CANCEL_MESSAGE: Final = Route(
-    "DELETE", "/api/v1/subaccounts/{sub_account_id}/messages/{umid}", CallKind.IDEMPOTENT
-)
-CANCEL_BATCH: Final = Route(
-    "DELETE", "/api/v1/subaccounts/{sub_account_id}/messages/batch/{batch_id}", CallKind.IDEMPOTENT
-)
-
 CancelOne = Callable[[str, str], Awaitable[CancelResult]]
 
 
@@ -49,6 +41,8 @@ class ScheduledCancels:
     """The cancel endpoints of one 8x8 API; ``scope`` names its rate-limit scope."""
 
     scope: ClassVar[str]
+    cancel_message_route: ClassVar[Route]
+    cancel_batch_route: ClassVar[Route]
 
     def __init__(self, requester: Requester, *, rate_limit: RateLimit = DEFAULT_8X8_RATE_LIMIT):
         self._requester = requester
@@ -106,7 +100,7 @@ class ScheduledCancels:
         """
         sub_account_id = check_sub_account_id(sub_account_id)
         batch_id = check_uuid(batch_id, "batch_id")
-        return await self._cancel(CANCEL_BATCH, sub_account_id, batch_id=batch_id)
+        return await self._cancel(self.cancel_batch_route, sub_account_id, batch_id=batch_id)
 
     async def cancel_messages(
         self, sub_account_id: str, umids: ItemsInput[str], **options: Unpack[BulkOptions]
@@ -156,7 +150,7 @@ class ScheduledCancels:
         return stream_cancels(self._cancel_checked, sub_account_id, umids, options)
 
     async def _cancel_checked(self, sub_account_id: str, umid: str) -> CancelResult:
-        return await self._cancel(CANCEL_MESSAGE, sub_account_id, umid=umid)
+        return await self._cancel(self.cancel_message_route, sub_account_id, umid=umid)
 
     async def _cancel(self, route: Route, sub_account_id: str, **ids: str) -> CancelResult:
         path = route.path(sub_account_id=sub_account_id, **ids)

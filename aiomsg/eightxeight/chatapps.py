@@ -20,7 +20,7 @@ from .._errors import (
     ValidationError,
 )
 from .._limits import DEFAULT_8X8_RATE_LIMIT, DEFAULT_FLOWS_RATE_LIMIT, RateLimit
-from .._retry import CallKind, may_have_been_taken
+from .._retry import may_have_been_taken
 from .._validation import (
     check_account_id,
     check_count,
@@ -54,21 +54,15 @@ from .models import (
     MessageState,
     as_line_notification,
 )
+from .routes import CHATAPPS_CANCEL_BATCH, CHATAPPS_CANCEL_MESSAGE
+from .routes import CHATAPPS_DELETE_WHATSAPP_FLOW as DELETE_FLOW
+from .routes import CHATAPPS_SEND_LINE_NOTIFICATION as SEND_LINE
+from .routes import CHATAPPS_SEND_LINE_NOTIFICATION_BATCH as SEND_LINE_BATCH
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 __all__ = ["ChatApps"]
-
-SEND_LINE_BATCH: Final = Route(
-    "POST", "/api/v1/subaccounts/{sub_account_id}/lon/batch", CallKind.SEND_ONCE
-)
-SEND_LINE: Final = Route("POST", "/api/v1/subaccounts/{sub_account_id}/lon", CallKind.SEND_ONCE)
-DELETE_FLOW: Final = Route(
-    "DELETE",
-    "/api/v1/accounts/{account_id}/channels/{channel_id}/flows/{flow_id}",
-    CallKind.IDEMPOTENT,
-)
 
 LineMessageInput = LineNotification | Mapping[str, object]
 T = TypeVar("T")
@@ -90,6 +84,8 @@ class ChatApps(ScheduledCancels):
     ``cancel_messages``, ``stream_cancel_messages``)."""
 
     scope = "chatapps"
+    cancel_message_route = CHATAPPS_CANCEL_MESSAGE
+    cancel_batch_route = CHATAPPS_CANCEL_BATCH
 
     def __init__(
         self,

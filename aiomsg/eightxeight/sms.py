@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._cancels import ScheduledCancels
+from .routes import SMS_CANCEL_BATCH, SMS_CANCEL_MESSAGE
 
 __all__ = ["Sms"]
 
@@ -12,3 +13,5 @@ class Sms(ScheduledCancels):
     ``cancel_messages`` / ``stream_cancel_messages``."""
 
     scope = "sms"
+    cancel_message_route = SMS_CANCEL_MESSAGE
+    cancel_batch_route = SMS_CANCEL_BATCH

@@ -12,10 +12,10 @@ import msgspec
 
 from .._client import BaseClient, check_settings, resolve_base_url, resolve_secret
 from .._codec import encode
-from .._core import RequestEvent, Route
+from .._core import RequestEvent
 from .._errors import APIError, APIResponseError, MissingFromAnswerError, ValidationError
 from .._limits import DEFAULT_REVICOM_RATE_LIMIT, RateLimit
-from .._retry import CallKind, RetryBudget, RetryPolicy
+from .._retry import RetryBudget, RetryPolicy
 from .._transport import DEFAULT_CONNECTOR_LIMIT, DEFAULT_MAX_RESPONSE_SIZE, Timeout
 from .._validation import check_count, check_uuid, is_uuid, join_uuids
 from ..bulk import (
@@ -30,6 +30,7 @@ from ..bulk import (
     run_bulk,
 )
 from .models import MAX_STOP_BATCH, StopCode, StopItem, StopRequest, StopResult
+from .routes import STOP
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -37,9 +38,6 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_REVICOM_URL", "Revicom"]
 
 DEFAULT_REVICOM_URL: Final = "https://direct.revicom.ltd"
-
-# Stopping is idempotent: a repeated stop of the same uuid changes nothing more.
-STOP: Final = Route("POST", "/api/v1/message/stop", CallKind.IDEMPOTENT)
 
 _CODE_OUTCOMES: Final = {
     StopCode.STOPPED: Outcome.STOPPED,

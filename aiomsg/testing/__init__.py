@@ -3,7 +3,9 @@
 ``Simulator`` serves the 8x8 Chat Apps, 8x8 SMS and Revicom endpoints over real
 HTTP (or HTTPS) on 127.0.0.1. It keeps state (scheduled messages and batches,
 WhatsApp Flows, Revicom messages and cascades), checks every request against the
-documented limits, answers with the providers' status codes and error bodies,
+providers' published contract (``contract.json``: the constraints of 8x8's OpenAPI
+request schemas and Revicom's stop page, read apart from the client's validation),
+answers with the providers' status codes and error bodies,
 records what it received, and can inject faults::
 
     import aiomsg
@@ -28,8 +30,9 @@ TLS needs the ``trustme`` package: ``pip install 'aiomsg[testing]'``.
 """
 
 from ._clock import SimClock
-from ._faults import ROUTES, Fault, FaultKind, FaultRule
+from ._faults import Fault, FaultKind, FaultRule
 from ._recording import RecordedRequest
+from ._routing import ROUTES
 from ._serve import ListenError, populate, serve
 from ._simulator import (
     DEFAULT_ACCOUNT_ID,

@@ -1,35 +1,21 @@
-"""Request checks: the documented limits, and the 8x8 error code each breach earns.
+"""Request checks: the providers' published contract, and the 8x8 error each breach earns.
 
-The rules are aiomsg's own (``aiomsg._validation`` and the model constants), so
-the simulator and the client agree on what is valid; only the mapping to 8x8's
-error codes (api-error-codes) lives here.
+What is valid comes from ``contract.json`` (see ``_contract``), never from the
+client's validation; this module maps a broken rule to the code and message 8x8's
+error table (api-error-codes) gives it. One rule is not a schema keyword: a msisdn
+is E.164, or a national number when ``user.country`` is given (code 1002).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from functools import cache
+from typing import Any, Final
 
-from .._errors import ValidationError
-from .._validation import (
-    check_account_id,
-    check_country,
-    check_msisdn,
-    check_sub_account_id,
-    check_text,
-    check_url,
-    is_uuid,
-)
-from ..eightxeight.models import (
-    ENCODINGS,
-    ICONS,
-    MAX_CLIENT_BATCH_ID,
-    MAX_CLIENT_MESSAGE_ID,
-    MAX_LINE_BATCH,
-    MAX_SMS_SOURCE,
-)
-from ..revicom.models import MAX_STOP_BATCH
+from .. import ValidationError
+from ._contract import Violation, check, contract, is_uuid
 
 __all__ = [
     "MSG_INTERNAL",
@@ -40,13 +26,12 @@ __all__ = [
     "MSG_SUB_ACCOUNT",
     "MSG_TLS",
     "Rejection",
-    "account_problem",
-    "batch_id_problem",
     "line_batch_problem",
     "line_message_problem",
+    "param_problem",
+    "require_param",
+    "require_uuid",
     "revicom_stop_problem",
-    "sub_account_problem",
-    "umid_problem",
 ]
 
 # 8x8's own messages, as its API returns them.
@@ -58,6 +43,29 @@ MSG_NOT_FOUND: Final = "Message not found."
 MSG_INTERNAL: Final = "Internal server error"
 MSG_TLS: Final = "TLS 1.3+ is required for Singapore-bound messages. Detected: {detected}"
 
+_LINE_BATCH: Final = "chatapps.send_line_notification_batch"
+_LINE: Final = "chatapps.send_line_notification"
+
+# The code and label 8x8's error table gives a broken rule, by field and keyword
+# ("*": any keyword); any other breach is 1000, "Invalid parameter".
+_CODES: Final[dict[tuple[str, str], tuple[int, str]]] = {
+    ("messages", "*"): (3012, "Missed messages"),
+    ("messages", "maxItems"): (3013, "Too much messages"),
+    ("clientBatchId", "maxLength"): (3014, "Too long ClientBatchId"),
+    ("user", "*"): (3001, "Missed User"),
+    ("user", "anyOf"): (3002, "Missed MSISDN"),
+    ("user.channelUserId", "minLength"): (3002, "Missed MSISDN"),
+    ("user.msisdn", "*"): (1002, "Invalid MSISDN"),
+    ("user.country", "*"): (3018, "Invalid Country code"),
+    ("content", "*"): (3004, "Missed Content"),
+    ("clientMessageId", "maxLength"): (3009, "Too long ClientMessageId"),
+    ("dlrCallbackUrl", "*"): (3020, "Invalid DR Callback URL"),
+    ("smsFallback.source", "maxLength"): (3011, "Too long SMS Source"),
+    ("smsFallback.encoding", "*"): (1003, "Invalid Encoding"),
+}
+_MSISDN: Final = re.compile(r"\+[1-9][0-9]{6,14}")
+_NATIONAL: Final = re.compile(r"\+?[0-9]{4,15}")
+
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
@@ -68,204 +76,88 @@ class Rejection:
     message: str
 
 
-def _bad(code: int, what: str, detail: str) -> Rejection:
-    return Rejection(400, code, f"{what}: {detail}")
-
-
-def sub_account_problem(value: str) -> Rejection | None:
-    try:
-        check_sub_account_id(value, "subAccountId")
-    except ValidationError:
-        return Rejection(400, 1001, MSG_SUB_ACCOUNT)
-    return None
-
-
-def account_problem(value: str) -> Rejection | None:
-    try:
-        check_account_id(value, "accountId")
-    except ValidationError as exc:
-        return _bad(1000, "Invalid parameter", str(exc))
-    return None
-
-
-def _text_problem(
-    code: int, what: str, field: str, value: object, limit: int | None
-) -> Rejection | None:
-    if not isinstance(value, str):
-        return _bad(1000, "Invalid parameter", f"{field} must be a string")
-    try:
-        check_text(field, value, limit)
-    except ValidationError as exc:
-        return _bad(code, what, str(exc))
-    return None
+def _rejection(found: Violation, where: str = "") -> Rejection:
+    code, label = _CODES.get((found.rule, found.keyword)) or _CODES.get(
+        (found.rule, "*"), (1000, "Invalid parameter")
+    )
+    if code == 1002:
+        return Rejection(400, code, MSG_INVALID_MSISDN)  # never echo a number
+    field = f"{where}{found.field}" if found.field else (where.rstrip(".") or "the body")
+    return Rejection(400, code, f"{label}: {field} {found.detail}")
 
 
 def line_batch_problem(body: object) -> Rejection | None:
     """Request-level problems of a LINE batch body (the messages are checked apart)."""
-    if not isinstance(body, dict):
-        return _bad(1000, "Invalid parameter", "the body must be a JSON object")
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        return _bad(3012, "Missed messages", "messages must be a non-empty array")
-    if len(messages) > MAX_LINE_BATCH:
-        return _bad(
-            3013,
-            "Too much messages",
-            f"{len(messages)} messages in one request, at most {MAX_LINE_BATCH}",
-        )
-    if "clientBatchId" in body:
-        problem = _text_problem(
-            3014, "Too long ClientBatchId", "clientBatchId", body["clientBatchId"],
-            MAX_CLIENT_BATCH_ID,
-        )  # fmt: skip
-        if problem is not None:
-            return problem
-    flag = body.get("includeMessagesInResponse", False)
-    if not isinstance(flag, bool):
-        return _bad(1000, "Invalid parameter", "includeMessagesInResponse must be a boolean")
-    return None
+    found = check(_batch_without_messages(), body)
+    return None if found is None else _rejection(found)
+
+
+@cache
+def _batch_without_messages() -> dict[str, Any]:
+    """The batch body's schema without its messages' (those are checked one by one,
+    so that ``per_message_rejection`` can refuse each on its own)."""
+    schema = _body(_LINE_BATCH)
+    properties = dict(schema["properties"])
+    properties["messages"] = {k: v for k, v in properties["messages"].items() if k != "items"}
+    return {**schema, "properties": properties}
+
+
+def _body(route: str) -> Mapping[str, Any]:
+    schema = contract()[route].body
+    if schema is None:  # pragma: no cover - the shipped contract has one
+        raise LookupError(f"the contract of {route} has no body")
+    return schema
 
 
 def line_message_problem(msg: object, where: str = "") -> Rejection | None:
     """Problems of one LINE Notification message (``where`` prefixes field names)."""
-    if not isinstance(msg, dict):
-        return _bad(
-            1000, "Invalid parameter", f"{where.rstrip('.') or 'the body'} must be a JSON object"
-        )
-    user = msg.get("user")
-    if not isinstance(user, dict):
-        return _bad(3001, "Missed User", f"{where}user is required")
-    problem = _user_problem(user, where)
-    if problem is not None:
-        return problem
-    content = msg.get("content")
-    if not isinstance(content, dict):
-        return _bad(3004, "Missed Content", f"{where}content is required")
-    problem = _content_problem(content, where)
-    if problem is not None:
-        return problem
-    if "clientMessageId" in msg:
-        problem = _text_problem(
-            3009, "Too long ClientMessageId", f"{where}clientMessageId", msg["clientMessageId"],
-            MAX_CLIENT_MESSAGE_ID,
-        )  # fmt: skip
-        if problem is not None:
-            return problem
-    if "dlrCallbackUrl" in msg:
-        url = msg["dlrCallbackUrl"]
-        try:
-            if not isinstance(url, str):
-                raise ValidationError(f"{where}dlrCallbackUrl", "is not a string", "a URL")
-            check_url(url, f"{where}dlrCallbackUrl")
-        except ValidationError as exc:
-            return _bad(3020, "Invalid DR Callback URL", str(exc))
-    fallback = msg.get("smsFallback")
-    if fallback is not None:
-        return _fallback_problem(fallback, where)
-    return None
-
-
-def _user_problem(user: dict[str, object], where: str) -> Rejection | None:
-    country = user.get("country")
-    if country is not None:
-        try:
-            if not isinstance(country, str):
-                raise ValidationError(f"{where}user.country", "is not a string", "two letters")
-            check_country(country, f"{where}user.country")
-        except ValidationError as exc:
-            return _bad(3018, "Invalid Country code", str(exc))
+    found = check(_body(_LINE), msg)
+    if found is not None:
+        return _rejection(found, where)
+    user = msg.get("user") if isinstance(msg, dict) else None
+    if not isinstance(user, dict):  # pragma: no cover - the contract requires an object
+        return None
     msisdn = user.get("msisdn")
-    if msisdn is None:
-        if isinstance(user.get("channelUserId"), str) and user["channelUserId"]:
-            return None
-        return _bad(3002, "Missed MSISDN", f"{where}user.msisdn is required")
-    if not isinstance(msisdn, str):
-        return Rejection(400, 1002, MSG_INVALID_MSISDN)
-    try:
-        check_msisdn(msisdn, country is not None, f"{where}user.msisdn")
-    except ValidationError:
-        return Rejection(400, 1002, MSG_INVALID_MSISDN)
+    if isinstance(msisdn, str):
+        rule = _NATIONAL if "country" in user else _MSISDN
+        if rule.fullmatch(msisdn) is None:
+            return Rejection(400, 1002, MSG_INVALID_MSISDN)
     return None
 
 
-_CONTENT_TEXT: Final = ("title", "company", "greeting", "explanation")
-
-
-def _content_problem(content: dict[str, object], where: str) -> Rejection | None:
-    for name in _CONTENT_TEXT:
-        if name in content:
-            problem = _text_problem(
-                1000, "Invalid parameter", f"{where}content.{name}", content[name], None
-            )
-            if problem is not None:
-                return problem
-    icon = content.get("icon")
-    if icon is not None and not _one_of(icon, ICONS):
-        return _bad(1000, "Invalid parameter", f"{where}content.icon is not a known icon")
-    for name in ("list", "actions"):
-        items = content.get(name)
-        if items is not None and (
-            not isinstance(items, list) or not all(isinstance(i, dict) for i in items)
-        ):
-            return _bad(1000, "Invalid parameter", f"{where}content.{name} must be an array")
-    return None
-
-
-def _fallback_problem(fallback: object, where: str) -> Rejection | None:
-    if not isinstance(fallback, dict):
-        return _bad(1000, "Invalid parameter", f"{where}smsFallback must be an object")
-    if "source" in fallback:
-        problem = _text_problem(
-            3011,
-            "Too long SMS Source",
-            f"{where}smsFallback.source",
-            fallback["source"],
-            MAX_SMS_SOURCE,
-        )
-        if problem is not None:
-            return problem
-    if "text" in fallback:
-        problem = _text_problem(
-            1004, "Invalid Text", f"{where}smsFallback.text", fallback["text"], None
-        )
-        if problem is not None:
-            return problem
-    encoding = fallback.get("encoding")
-    if encoding is not None and not _one_of(encoding, ENCODINGS):
-        return _bad(
-            1003,
-            "Invalid Encoding",
-            f"{where}smsFallback.encoding must be one of " + ", ".join(sorted(ENCODINGS)),
-        )
-    return None
-
-
-def _one_of(value: object, allowed: Collection[str]) -> bool:
-    """Enum membership, for any JSON value: the type first (a list or an object is not
-    hashable, and must earn the documented 400, not a crash)."""
-    return isinstance(value, str) and value in allowed
-
-
-def umid_problem(value: str) -> Rejection | None:
-    return None if is_uuid(value) else Rejection(400, 1000, MSG_INVALID_UMID)
-
-
-def batch_id_problem(value: str) -> Rejection | None:
-    return None if is_uuid(value) else _bad(1000, "Invalid parameter", "batchId is not a uuid")
+def param_problem(route: str, name: str, value: str) -> Rejection | None:
+    """Whether the path parameter ``name`` (the contract's name) of ``route`` is valid."""
+    found = check(contract()[route].path[name], value, (name,))
+    if found is None:
+        return None
+    if name == "subAccountId":
+        return Rejection(400, 1001, MSG_SUB_ACCOUNT)
+    if name == "umid":
+        return Rejection(400, 1000, MSG_INVALID_UMID)
+    return _rejection(found)
 
 
 def revicom_stop_problem(body: object) -> str | None:
     """What is wrong with a Revicom stop body, or None."""
-    if not isinstance(body, dict):
-        return "the body must be a JSON object"
-    uuids = body.get("uuids")
-    if not isinstance(uuids, list):
-        return "uuids is required and must be an array"
-    if not uuids:
-        return "uuids must not be empty"
-    if len(uuids) > MAX_STOP_BATCH:
-        return f"at most {MAX_STOP_BATCH} uuids per request, got {len(uuids)}"
-    for i, value in enumerate(uuids):
-        if not is_uuid(value):
-            return f"uuids[{i}] is not a uuid"
-    return None
+    found = check(_body("revicom.stop"), body)
+    if found is None:
+        return None
+    return f"{found.field or 'the body'} {found.detail}"
+
+
+def require_param(route: str, name: str, value: object, field: str) -> str:
+    """``value`` when ``route`` takes it as its path parameter ``name`` (and it is not
+    empty), else ``aiomsg.ValidationError`` naming ``field``: what the simulator's
+    own methods check their arguments with."""
+    found = check(contract()[route].path[name], value)
+    if found is None and isinstance(value, str) and value:
+        return value
+    problem = found.detail if found is not None else "must not be empty"
+    raise ValidationError(field, problem, f"a {name} as {route} takes it")
+
+
+def require_uuid(value: object, field: str) -> str:
+    """``value`` when it is a textual uuid, else ``aiomsg.ValidationError``."""
+    if is_uuid(value):
+        return str(value)
+    raise ValidationError(field, "is not a uuid", "a uuid (8-4-4-4-12 hexadecimal digits)")

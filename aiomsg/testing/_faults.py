@@ -5,36 +5,17 @@ from __future__ import annotations
 import datetime as _dt
 import email.utils
 import enum
-import fnmatch
 import http
 import math
 import random
+import socket
+import struct
+from asyncio import WriteTransport
 from dataclasses import dataclass, field
-from typing import Final
 
-__all__ = ["API_NAMES", "ROUTES", "Fault", "FaultKind", "FaultRule", "FaultRules", "match_routes"]
+from ._routing import ROUTES, match_routes
 
-#: Every endpoint the simulator serves, by name: ``<api>.<operation>``.
-ROUTES: Final[tuple[str, ...]] = (
-    "chatapps.send_line_notification_batch",
-    "chatapps.send_line_notification",
-    "chatapps.cancel_batch",
-    "chatapps.cancel_message",
-    "chatapps.delete_whatsapp_flow",
-    "sms.cancel_message",
-    "sms.cancel_batch",
-    "revicom.stop",
-)
-"""Every endpoint the simulator serves, by name (``<api>.<operation>``): the names
-``Simulator.inject(route=...)`` and ``Simulator.requests_for`` take."""
-API_NAMES: Final[tuple[str, ...]] = ("chatapps", "sms", "revicom")
-
-
-def match_routes(pattern: str) -> tuple[str, ...]:
-    """Route names matched by ``pattern``: a name, an API name, or a glob (``sms.*``)."""
-    if pattern in API_NAMES:
-        pattern = f"{pattern}.*"
-    return tuple(name for name in ROUTES if fnmatch.fnmatchcase(name, pattern))
+__all__ = ["Fault", "FaultKind", "FaultRule", "FaultRules", "reset_connection"]
 
 
 class FaultKind(str, enum.Enum):
@@ -274,3 +255,15 @@ class FaultRules:
 
     def clear(self) -> None:
         self.rules.clear()
+
+
+def reset_connection(transport: WriteTransport) -> None:
+    """Drop a connection with a TCP reset (RST), not an orderly close: what a peer
+    sees when a server or a middlebox dies mid-request."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:  # pragma: no cover - platform dependent
+            pass
+    transport.abort()

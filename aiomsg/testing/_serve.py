@@ -18,8 +18,8 @@ from typing import Any, Final, TextIO
 import anyio
 import msgspec
 
-from .._validation import is_uuid
 from ._clock import SimClock
+from ._contract import is_uuid
 from ._faults import Fault
 from ._simulator import Simulator
 

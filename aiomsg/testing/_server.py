@@ -10,20 +10,21 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import math
-import socket
+import random
 import ssl
-import struct
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import unquote
+from typing import Any, Final, Protocol
 
 import anyio
 import msgspec
 from aiohttp import web
 
+from ..eightxeight import routes as r8
+from ..revicom import routes as revicom_routes
 from ._checks import (
     MSG_INTERNAL,
     MSG_NOT_AUTHENTICATED,
@@ -31,23 +32,18 @@ from ._checks import (
     MSG_SUB_ACCOUNT,
     MSG_TLS,
     Rejection,
-    account_problem,
-    batch_id_problem,
     line_batch_problem,
     line_message_problem,
+    param_problem,
     revicom_stop_problem,
-    sub_account_problem,
-    umid_problem,
 )
-from ._clock import format_timestamp
-from ._faults import API_NAMES, Fault, FaultKind
-from ._recording import RecordedRequest, redact_headers
-from ._state import MessageApi, SimBatch
+from ._clock import SimClock, format_timestamp
+from ._faults import Fault, FaultKind, FaultRules, reset_connection
+from ._recording import RecordedRequest, RequestLog, redact_headers
+from ._routing import API_NAMES, ServedRoute, resolve
+from ._state import MessageApi, SimBatch, SimState
 
-if TYPE_CHECKING:
-    from ._simulator import Simulator
-
-__all__ = ["SimServer"]
+__all__ = ["ServedSettings", "SimServer"]
 
 #: Large enough for any valid request (1,000 LINE messages, 10,000 uuids) and for
 #: too-large ones, so that they earn the provider's error rather than a 413.
@@ -66,51 +62,6 @@ class _Answer:
     code: int | None = None
     error: str | None = None
     content_type: str | None = _JSON
-
-
-@dataclass(frozen=True, slots=True)
-class _Route:
-    name: str
-    api: str
-    method: str
-    path: str
-
-    @property
-    def segments(self) -> tuple[str, ...]:
-        """The full path's segments: ``("sms", "api", "v1", ..., "{umid}")``."""
-        return (self.api, *self.path.strip("/").split("/"))
-
-    def match(self, method: str, segments: list[str]) -> dict[str, str] | None:
-        """The path parameters when ``segments`` (decoded) fit this route, else None."""
-        template = self.segments
-        if method != self.method or len(segments) != len(template):
-            return None
-        found: dict[str, str] = {}
-        for pattern, value in zip(template, segments, strict=True):
-            if pattern.startswith("{"):
-                found[pattern[1:-1]] = value
-            elif pattern != value:
-                return None
-        return found
-
-
-_ROUTES: Final = (
-    _Route("chatapps.send_line_notification_batch", "chatapps", "POST",
-           "/api/v1/subaccounts/{sub_account_id}/lon/batch"),
-    _Route("chatapps.send_line_notification", "chatapps", "POST",
-           "/api/v1/subaccounts/{sub_account_id}/lon"),
-    _Route("chatapps.cancel_batch", "chatapps", "DELETE",
-           "/api/v1/subaccounts/{sub_account_id}/messages/batch/{batch_id}"),
-    _Route("chatapps.cancel_message", "chatapps", "DELETE",
-           "/api/v1/subaccounts/{sub_account_id}/messages/{umid}"),
-    _Route("chatapps.delete_whatsapp_flow", "chatapps", "DELETE",
-           "/api/v1/accounts/{account_id}/channels/{channel_id}/flows/{flow_id}"),
-    _Route("sms.cancel_batch", "sms", "DELETE",
-           "/api/v1/subaccounts/{sub_account_id}/messages/batch/{batch_id}"),
-    _Route("sms.cancel_message", "sms", "DELETE",
-           "/api/v1/subaccounts/{sub_account_id}/messages/{umid}"),
-    _Route("revicom.stop", "revicom", "POST", "/api/v1/message/stop"),
-)  # fmt: skip
 
 
 class _Bucket:
@@ -135,10 +86,47 @@ class _Bucket:
         return (1.0 - self.tokens) / self.rate
 
 
+class ServedSettings(Protocol):
+    """The settings a server reads, live, on every request (a ``Simulator`` has them)."""
+
+    @property
+    def clock(self) -> SimClock: ...
+    @property
+    def require_tls13(self) -> bool: ...
+    @property
+    def record_requests(self) -> bool: ...
+    @property
+    def latency(self) -> tuple[float, float] | None: ...
+    @property
+    def rate_limit(self) -> float | None: ...
+    @property
+    def rate_limit_burst(self) -> int | None: ...
+    @property
+    def flows_rate_limit(self) -> float | None: ...
+    @property
+    def flows_rate_limit_burst(self) -> int | None: ...
+    @property
+    def revicom_token(self) -> str: ...
+    @property
+    def revicom_rate_limit(self) -> float | None: ...
+    @property
+    def revicom_rate_limit_burst(self) -> int | None: ...
+    @property
+    def per_message_rejection(self) -> bool: ...
+    @property
+    def rejected_recipients(self) -> dict[str, tuple[int, str]]: ...
+    @property
+    def schedule_line_sends(self) -> bool: ...
+    @property
+    def schedule_delay(self) -> float: ...
+    @property
+    def flow_delete_status(self) -> int: ...
+
+
 @dataclass(slots=True)
 class _Ctx:
     request: web.Request
-    route: _Route
+    route: ServedRoute
     rec: RecordedRequest
     match: dict[str, str]
     body: Any
@@ -148,24 +136,46 @@ Endpoint = Callable[[_Ctx], _Answer]
 
 
 class SimServer:
-    """The aiohttp application and runner behind a ``Simulator``."""
+    """The aiohttp application and runner behind a ``Simulator``.
 
-    def __init__(self, sim: Simulator) -> None:
-        self._sim = sim
+    It serves what others own: ``state`` (acted on by the endpoints), ``faults``
+    (picked per request), the request logs and counts (filled), and ``settings``
+    (read live on each request).
+    """
+
+    def __init__(
+        self,
+        settings: ServedSettings,
+        *,
+        state: SimState,
+        faults: FaultRules,
+        log: RequestLog,
+        unexpected_log: RequestLog,
+        counts: Counter[str | None],
+        latency_rng: random.Random,
+    ) -> None:
+        self._sim = settings
+        self._state = state
+        self._faults = faults
+        self._log_of_all = log
+        self._unexpected_log = unexpected_log
+        self._counts = counts
+        self._latency_rng = latency_rng
         self._runner: web.AppRunner | None = None
         self._stopping: asyncio.Event | None = None
         self._buckets: dict[tuple[str, str], _Bucket] = {}
         self.port = 0
-        self._endpoints: dict[str, Endpoint] = {
-            "chatapps.send_line_notification_batch": self._send_line_batch,
-            "chatapps.send_line_notification": self._send_line,
-            "chatapps.cancel_batch": lambda ctx: self._cancel_batch(ctx, "chatapps"),
-            "chatapps.cancel_message": lambda ctx: self._cancel_message(ctx, "chatapps"),
-            "chatapps.delete_whatsapp_flow": self._delete_flow,
-            "sms.cancel_batch": lambda ctx: self._cancel_batch(ctx, "sms"),
-            "sms.cancel_message": lambda ctx: self._cancel_message(ctx, "sms"),
-            "revicom.stop": self._revicom_stop,
+        endpoints: dict[ServedRoute, Endpoint] = {
+            r8.CHATAPPS_SEND_LINE_NOTIFICATION_BATCH: self._send_line_batch,
+            r8.CHATAPPS_SEND_LINE_NOTIFICATION: self._send_line,
+            r8.CHATAPPS_CANCEL_BATCH: lambda ctx: self._cancel_batch(ctx, "chatapps"),
+            r8.CHATAPPS_CANCEL_MESSAGE: lambda ctx: self._cancel_message(ctx, "chatapps"),
+            r8.CHATAPPS_DELETE_WHATSAPP_FLOW: self._delete_flow,
+            r8.SMS_CANCEL_BATCH: lambda ctx: self._cancel_batch(ctx, "sms"),
+            r8.SMS_CANCEL_MESSAGE: lambda ctx: self._cancel_message(ctx, "sms"),
+            revicom_routes.STOP: self._revicom_stop,
         }
+        self._endpoints = {route.full_name: answer for route, answer in endpoints.items()}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -178,7 +188,7 @@ class SimServer:
         # One handler routes every request itself, segment by segment on the raw
         # path, so that any id the client may send (percent-encoded, with braces,
         # slashes or percent signs in it) reaches its route with its value intact.
-        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        app.router.add_route("*", "/{tail:(?s:.*)}", self._dispatch)
         runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=_SHUTDOWN_TIMEOUT
         )
@@ -232,21 +242,21 @@ class SimServer:
             tls_version=_tls_version(request),
             match={} if match is None else match,
         )
-        sim.request_counts[route] += 1
+        self._counts[route] += 1
         return rec
 
     def _log(self, rec: RecordedRequest) -> None:
         """Keep the record (once its body is read, so that the bound counts it)."""
         if self._sim.record_requests:
-            self._sim._log.add(rec)
+            self._log_of_all.add(rec)
 
     async def _handle(
-        self, request: web.Request, route: _Route, match: dict[str, str]
+        self, request: web.Request, route: ServedRoute, match: dict[str, str]
     ) -> web.StreamResponse:
         sim = self._sim
         sim.clock.run_due()
-        rec = self._record(request, route.api, route.name, match)
-        fault = sim._fault_rules.pick(route.name)
+        rec = self._record(request, route.api, route.full_name, match)
+        fault = self._faults.pick(route.full_name)
         rec.fault = fault
         if fault is not None and fault.kind is FaultKind.RESET_BEFORE_BODY:
             self._log(rec)
@@ -256,7 +266,7 @@ class SimServer:
         body = _decode(rec.raw_body)
         if sim.latency is not None:
             low, high = sim.latency
-            if await self._stall(sim._latency_rng.uniform(low, high)):
+            if await self._stall(self._latency_rng.uniform(low, high)):
                 return _reset(request)
             sim.clock.run_due()
         if fault is not None and fault.kind is FaultKind.STALL:
@@ -306,7 +316,7 @@ class SimServer:
         rec = self._record(request, first if first in API_NAMES else None, None)
         rec.raw_body = await request.read()
         self._log(rec)
-        sim._unexpected_log.add(rec)
+        self._unexpected_log.add(rec)
         message = (
             f"No such endpoint in the aiomsg simulator: {request.method} {rec.path} "
             "(8x8 APIs live under /chatapps and /sms, Revicom under /revicom)"
@@ -343,7 +353,7 @@ class SimServer:
     def _reject(self, api: str, rejection: Rejection) -> _Answer:
         return self._error(api, rejection.status, rejection.code, rejection.message)
 
-    def _fault_answer(self, fault: Fault, route: _Route) -> _Answer:
+    def _fault_answer(self, fault: Fault, route: ServedRoute) -> _Answer:
         kind = fault.kind
         if kind is FaultKind.NON_JSON_BODY:
             return _Answer(
@@ -402,11 +412,11 @@ class SimServer:
                 return self._error(
                     route.api, 400, 1000, "Invalid parameter: the body is not valid JSON"
                 )
-        return self._endpoints[route.name](ctx)
+        return self._endpoints[route.full_name](ctx)
 
     def _bearer_key(self, ctx: _Ctx) -> str | None:
         scheme, _, key = ctx.request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or key not in self._sim._state.keys:
+        if scheme.lower() != "bearer" or key not in self._state.keys:
             return None
         return key
 
@@ -417,10 +427,10 @@ class SimServer:
         if key is None:
             return self._error(api, 401, 1200, MSG_NOT_AUTHENTICATED)
         sub = ctx.match["sub_account_id"]
-        problem = sub_account_problem(sub)
+        problem = param_problem(ctx.route.full_name, "subAccountId", sub)
         if problem is not None:
             return self._reject(api, problem)
-        if sub not in self._sim._state.keys[key].sub_accounts:
+        if sub not in self._state.keys[key].sub_accounts:
             return self._error(api, 400, 1001, MSG_SUB_ACCOUNT)
         sim = self._sim
         return self._rate_limited(api, "subaccount", sub, sim.rate_limit, sim.rate_limit_burst)
@@ -442,7 +452,7 @@ class SimServer:
                 return self._reject("chatapps", first)
         sub = ctx.match["sub_account_id"]
         client_batch_id = body.get("clientBatchId")
-        batch = sim._state.add_batch("chatapps", sub, client_batch_id)
+        batch = self._state.add_batch("chatapps", sub, client_batch_id)
         results = [
             self._create_line(sub, m, p, batch) for m, p in zip(messages, problems, strict=True)
         ]
@@ -487,7 +497,7 @@ class SimServer:
             error = sim.rejected_recipients[msisdn]
         now = sim.clock.now()
         send_at = None if error else (now + sim.schedule_delay if sim.schedule_line_sends else now)
-        msg = sim._state.add_message(
+        msg = self._state.add_message(
             "chatapps",
             sub,
             send_at=send_at,
@@ -516,10 +526,10 @@ class SimServer:
         if refused is not None:
             return refused
         umid = ctx.match["umid"]
-        problem = umid_problem(umid)
+        problem = param_problem(ctx.route.full_name, "umid", umid)
         if problem is not None:
             return self._reject(api, problem)
-        msg = self._sim._state.find_message(api, ctx.match["sub_account_id"], umid)
+        msg = self._state.find_message(api, ctx.match["sub_account_id"], umid)
         if msg is None:
             return self._error(api, 404, 1300, MSG_NOT_FOUND)
         return _Answer(200, _ENCODER.encode({"cancelledCount": msg.cancel()}))
@@ -529,10 +539,10 @@ class SimServer:
         if refused is not None:
             return refused
         batch_id = ctx.match["batch_id"]
-        problem = batch_id_problem(batch_id)
+        problem = param_problem(ctx.route.full_name, "batchId", batch_id)
         if problem is not None:
             return self._reject(api, problem)
-        count = self._sim._state.cancel_batch(api, ctx.match["sub_account_id"], batch_id)
+        count = self._state.cancel_batch(api, ctx.match["sub_account_id"], batch_id)
         return _Answer(200, _ENCODER.encode({"cancelledCount": count}))
 
     def _delete_flow(self, ctx: _Ctx) -> _Answer:
@@ -541,10 +551,10 @@ class SimServer:
         if key is None:
             return self._error("chatapps", 401, 1200, MSG_NOT_AUTHENTICATED)
         account_id = ctx.match["account_id"]
-        problem = account_problem(account_id)
+        problem = param_problem(ctx.route.full_name, "accountId", account_id)
         if problem is not None:
             return self._reject("chatapps", problem)
-        if account_id.lower() not in sim._state.keys[key].accounts:
+        if account_id.lower() not in self._state.keys[key].accounts:
             return self._error("chatapps", 403, 1201, "Access forbidden")
         # 8x8 limits Flow management per API key (100 requests per minute), whatever
         # the account.
@@ -553,12 +563,12 @@ class SimServer:
         )
         if limited is not None:
             return limited
-        flow = sim._state.get_flow(account_id, ctx.match["channel_id"], ctx.match["flow_id"])
+        flow = self._state.get_flow(account_id, ctx.match["channel_id"], ctx.match["flow_id"])
         if flow is None:
             return self._error("chatapps", 404, 1300, "Flow not found")
         if flow.status != "DRAFT":
             return self._error("chatapps", 409, 1000, "Flow must be in DRAFT status")
-        sim._state.delete_flow(flow)
+        self._state.delete_flow(flow)
         # 8x8's reference documents 200 with no body; 204 on request.
         return _Answer(sim.flow_delete_status, content_type=None)
 
@@ -575,27 +585,9 @@ class SimServer:
         )  # fmt: skip
         if limited is not None:
             return limited
-        state = sim._state
-        items = [{"messageUuid": u, "code": state.stop(u)} for u in ctx.body["uuids"]]
+        items = [{"messageUuid": u, "code": self._state.stop(u)} for u in ctx.body["uuids"]]
         errors = any(item["code"] in (403, 404) for item in items)
         return _Answer(200, _ENCODER.encode({"errors": errors, "items": items}))
-
-
-def resolve(method: str, raw_path: str) -> tuple[_Route, dict[str, str]] | None:
-    """The route a request goes to and its decoded path parameters, or None.
-
-    Each segment is percent-decoded on its own, after splitting on ``/``: an
-    encoded ``%2F`` stays inside its segment, as 8x8's servers read it.
-    """
-    try:
-        segments = [unquote(seg, errors="strict") for seg in raw_path.split("/")[1:]]
-    except UnicodeDecodeError:
-        return None  # no id the client sends decodes to anything but UTF-8
-    for route in _ROUTES:
-        match = route.match(method, segments)
-        if match is not None:
-            return route, match
-    return None
 
 
 def _decode(raw: bytes) -> Any:
@@ -622,13 +614,7 @@ def _reset(request: web.Request) -> web.Response:
     """Drop the connection with a TCP reset; aiohttp then cannot send the answer."""
     transport = request.transport
     if transport is not None:
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            except OSError:  # pragma: no cover - platform dependent
-                pass
-        transport.abort()
+        reset_connection(transport)
     return web.Response(status=500)
 
 

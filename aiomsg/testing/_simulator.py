@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final
 
-from .._validation import check_account_id, check_segment, check_sub_account_id, check_uuid
 from ..eightxeight import EightByEight
 from ..revicom import Revicom
+from ._checks import require_param, require_uuid
 from ._clock import SimClock
-from ._faults import Fault, FaultRule, FaultRules, match_routes
+from ._faults import Fault, FaultRule, FaultRules
 from ._recording import DEFAULT_REQUEST_LOG_BYTES, RecordedRequest, RequestLog
+from ._routing import match_routes
 from ._server import SimServer
 from ._state import (
     FLOW_STATUSES,
@@ -168,7 +169,7 @@ class Simulator:
         self.require_tls13 = require_tls13
         self.api_key = api_key
         self.revicom_token = revicom_token
-        self.account_id = check_account_id(account_id)
+        self.account_id = _account(account_id)
         self.clock = clock if clock is not None else SimClock()
         self.rate_limit_burst = rate_limit_burst
         self.flows_rate_limit = flows_rate_limit
@@ -195,7 +196,15 @@ class Simulator:
         self._state = SimState(self.clock, seed=seed)
         self._state.stop_delay = stop_delay
         self._fault_rules = FaultRules(seed)
-        self._server = SimServer(self)
+        self._server = SimServer(
+            self,
+            state=self._state,
+            faults=self._fault_rules,
+            log=self._log,
+            unexpected_log=self._unexpected_log,
+            counts=self.request_counts,
+            latency_rng=self._latency_rng,
+        )
         self._rate_limit = rate_limit
         self._tls: TLSMaterial | None = None
         self.sub_accounts: tuple[str, ...] = tuple(sub_accounts)
@@ -370,9 +379,9 @@ class Simulator:
             raise ValueError("an API key must not be empty")
         entry = self._state.key(key)
         for sub in sub_accounts:
-            entry.sub_accounts.add(check_sub_account_id(sub))
+            entry.sub_accounts.add(_sub_account(sub))
         for account in account_ids:
-            entry.accounts.add(check_account_id(account).lower())
+            entry.accounts.add(_account(account).lower())
 
     def add_sub_account(self, sub_account_id: str, *, api_key: str | None = None) -> None:
         """Let ``api_key`` (default: the main key) use ``sub_account_id``."""
@@ -428,7 +437,7 @@ class Simulator:
             raise ValueError("state must be 'scheduled', 'sent' or 'cancelled'")
         if sub_account_id is None and not self.sub_accounts:
             raise ValueError("no sub-account: pass sub_account_id=")
-        sub = check_sub_account_id(sub_account_id or self.sub_accounts[0])
+        sub = _sub_account(sub_account_id or self.sub_accounts[0])
         now = self.clock.now()
         if state == "sent":
             send_at = now
@@ -514,11 +523,11 @@ class Simulator:
         """
         if status not in FLOW_STATUSES:
             raise ValueError(f"status must be one of {', '.join(FLOW_STATUSES)}")
-        account = check_account_id(account_id or self.account_id)
-        check_segment(channel_id, "channel_id")
+        account = _account(account_id or self.account_id)
+        require_param(_FLOW, "channelId", channel_id, "channel_id")
         if flow_id is None:
             flow_id = str(self._state.ids.randrange(10**15, 10**16))
-        check_segment(flow_id, "flow_id")
+        require_param(_FLOW, "flowId", flow_id, "flow_id")
         self._state.add_flow(account, channel_id, flow_id, status)
         return flow_id
 
@@ -563,7 +572,7 @@ class Simulator:
             raise TypeError("uuids takes a collection of uuids, not one string")
         made = []
         for value in uuids:
-            key = check_uuid(value, "uuids").lower()
+            key = require_uuid(value, "uuids").lower()
             if key not in self._state.revicom:
                 self._state.add_revicom(state, root, key)
                 made.append(key)
@@ -674,6 +683,17 @@ class Simulator:
                 f"{len(self.unexpected_requests)} request(s) to unknown endpoints of the "
                 f"simulator: {listed}{f' and {more} more' if more > 0 else ''}"
             )
+
+
+_FLOW: Final = "chatapps.delete_whatsapp_flow"
+
+
+def _account(value: str) -> str:
+    return require_param(_FLOW, "accountId", value, "account_id")
+
+
+def _sub_account(value: str) -> str:
+    return require_param("sms.cancel_message", "subAccountId", value, "sub_account_id")
 
 
 def _check_delay(name: str, value: float) -> None:

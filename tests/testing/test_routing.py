@@ -97,3 +97,17 @@ async def test_what_no_client_sends_is_an_unknown_endpoint(path: str) -> None:
                 body = await resp.json()
         assert body["message"].startswith("No such endpoint")
         assert len(sim.unexpected_requests) == 1
+
+
+async def test_a_newline_in_a_segment_reaches_its_route() -> None:
+    """aiohttp's own router would answer a bare 404 to a decoded path with a newline."""
+    async with Simulator(seed=1) as sim, aiohttp.ClientSession() as session:
+        sim.add_flow("a\nb", "f")
+        url = f"{sim.chatapps_url}/api/v1/accounts/{sim.account_id}/channels/a%0Ab/flows/f"
+        headers = {"Authorization": f"Bearer {sim.api_key}"}
+        async with session.delete(url, headers=headers) as resp:
+            assert resp.status == 200
+        async with session.delete(url + "%0A", headers=headers) as resp:
+            assert resp.status == 404
+            assert (await resp.json())["code"] == 1300
+    assert [r.route for r in sim.requests] == ["chatapps.delete_whatsapp_flow"] * 2
