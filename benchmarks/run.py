@@ -150,6 +150,8 @@ def plan(args: argparse.Namespace) -> list[list[Case]]:
         cases = [Case("main", "W3", i, w3, 1, 64) for i in impls]
         if "aiomsg" in impls:
             cases.append(Case("main", "W3", "aiomsg", w3, 1, 64, variant="bulk"))
+            # The defaults, paced at 1,800 requests per second: what pacing costs.
+            cases.append(Case("main", "W3", "aiomsg", w3, 1, 64, variant="paced"))
         if args.uvloop:
             for c in list(cases):
                 if c.impl in ("L", "aiomsg"):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 import ssl
+from collections.abc import Awaitable, Callable
 
 import anyio
 import anyio.lowlevel
@@ -41,6 +44,57 @@ class FrozenTime(FakeTime):
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         await anyio.lowlevel.checkpoint()
+
+
+class VirtualTime:
+    """A clock that moves only when every task is blocked: then it jumps to the
+    earliest sleeper's wake-up and wakes it (and every sleeper due at that moment).
+
+    Sleeps of many tasks overlap as they would in real time, without real waiting.
+    """
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+        self._sleepers: list[tuple[float, int, anyio.Event]] = []
+        self._seq = itertools.count()
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        event = anyio.Event()
+        heapq.heappush(self._sleepers, (self.now + max(0.0, seconds), next(self._seq), event))
+        await event.wait()
+
+    async def run(self, *tasks: Callable[[], Awaitable[None]], max_steps: int = 10_000) -> None:
+        """Run ``tasks`` to the end, moving the clock whenever all of them wait."""
+        async with anyio.create_task_group() as tg:
+            for task in tasks:
+                tg.start_soon(task)
+            for _ in range(max_steps):
+                await anyio.wait_all_tasks_blocked()
+                if not self._sleepers:
+                    return  # everything finished (or waits on something else)
+                when = self._sleepers[0][0]
+                self.now = max(self.now, when)
+                while self._sleepers and self._sleepers[0][0] <= self.now:
+                    heapq.heappop(self._sleepers)[2].set()
+            raise AssertionError("virtual time did not settle")  # pragma: no cover
+
+
+def conforms(times: list[float], rate: float, burst: float) -> bool:
+    """Whether a provider's token bucket (``rate``, ``burst``) would take every request
+    sent at ``times`` (a little float slack)."""
+    tokens, stamp = burst, times[0]
+    for t in sorted(times):
+        tokens = min(burst, tokens + (t - stamp) * rate)
+        stamp = t
+        if tokens < 1.0 - 1e-6:
+            return False
+        tokens -= 1.0
+    return True
 
 
 # ---------------------------------------------------------------- configuration
@@ -106,6 +160,124 @@ async def test_concurrent_waiters_reserve_turns_in_order() -> None:
             tg.start_soon(one)
     # Each waiter sleeps once, for exactly its own turn: no polling, no thundering herd.
     assert sorted(time.sleeps) == pytest.approx([0.01, 0.02, 0.03, 0.04])
+
+
+async def test_turns_of_one_tick_share_one_timer_in_order_and_never_early() -> None:
+    time = VirtualTime()
+    rate, burst, n = 1800.0, 100, 200
+    limiter = Limiter(RateLimit(rate=rate, burst=burst), clock=time.clock, sleep=time.sleep)
+    released: list[tuple[int, float]] = []
+
+    def waiter(i: int) -> Callable[[], Awaitable[None]]:
+        async def one() -> None:
+            await limiter.acquire()
+            released.append((i, time.now))
+            limiter.release()
+
+        return one
+
+    start = time.now
+    await time.run(*(waiter(i) for i in range(n)))
+    # First come, first served, whatever the grouping.
+    assert [i for i, _ in released] == list(range(n))
+    times = [t for _, t in released]
+    # One timer per 10 ms tick, not one per request (18 turns a tick at 1,800/s).
+    assert len(time.sleeps) <= math.ceil((times[-1] - start) / 0.01) + 1
+    assert len(time.sleeps) < n / 10
+    # Never before its token exists: the bucket holds burst - rate * tick = 82, then
+    # one turn every 1/1,800 s; at most one tick late.
+    capacity = burst - rate * 0.01
+    for k, t in enumerate(times):
+        due = start + max(0.0, k + 1 - capacity) / rate
+        assert due - 1e-9 <= t <= due + 0.01 + 1e-9
+    # What the provider sees stays within the configured bucket, burst included...
+    assert conforms(times, rate, burst)
+    # ...and the long-run rate is the configured one.
+    assert times[-1] - start == pytest.approx((n - capacity) / rate, abs=0.01)
+
+
+async def test_cancelled_first_waiter_of_a_tick_hands_the_timer_over() -> None:
+    time = VirtualTime()
+    limiter = Limiter(RateLimit(rate=1000, burst=40), clock=time.clock, sleep=time.sleep)
+    for _ in range(30):  # the bucket holds 40 - 1000 * 0.01 = 30: empty it
+        await limiter.acquire()
+        limiter.release()
+    released: list[str] = []
+    leader = anyio.CancelScope()
+
+    async def first() -> None:
+        with leader:
+            await limiter.acquire()
+            released.append("first")  # pragma: no cover - cancelled before its turn
+
+    def follower(name: str) -> Callable[[], Awaitable[None]]:
+        async def one() -> None:
+            await limiter.acquire()
+            released.append(name)
+            limiter.release()
+
+        return one
+
+    async def cancel_first() -> None:
+        await anyio.wait_all_tasks_blocked()
+        leader.cancel()
+
+    start = time.now
+    await time.run(first, follower("second"), follower("third"), cancel_first)
+    assert released == ["second", "third"]
+    # Both went at the end of the tick (10 ms), not later; the cancelled turn came back.
+    assert time.now == pytest.approx(start + 0.01)
+    assert limiter.in_flight == 0
+    assert limiter._tokens == pytest.approx(-2.0)
+
+
+async def test_429_while_waiting_for_a_tick_holds_the_whole_group() -> None:
+    time = VirtualTime()
+    limiter = Limiter(RateLimit(rate=1000, burst=40), clock=time.clock, sleep=time.sleep)
+    for _ in range(30):
+        await limiter.acquire()
+        limiter.release()
+    released: list[float] = []
+
+    async def one() -> None:
+        await limiter.acquire()
+        released.append(time.now)
+        limiter.release()
+
+    async def rate_limited() -> None:
+        await anyio.wait_all_tasks_blocked()
+        limiter.on_rate_limited(2.0)
+
+    start = time.now
+    await time.run(one, one, one, rate_limited)
+    assert len(released) == 3
+    assert min(released) == pytest.approx(start + 2.0)  # none before the pause ended
+
+
+async def test_deadline_between_the_turn_and_the_end_of_its_tick() -> None:
+    time = VirtualTime()
+    limiter = Limiter(RateLimit(rate=1000, burst=40), clock=time.clock, sleep=time.sleep)
+    for _ in range(30):
+        await limiter.acquire()
+        limiter.release()
+    start = time.now
+    got: list[float] = []
+
+    async def one() -> None:
+        # Its turn is 1 ms away, its tick ends 10 ms away, the deadline is 5 ms away:
+        # it waits for its turn alone, exactly as long as needed.
+        await limiter.acquire(deadline=start + 0.005)
+        got.append(time.now)
+        limiter.release()
+
+    await time.run(one)
+    assert got == [pytest.approx(start + 0.001)]
+    # A turn beyond the deadline is refused at once and not consumed: the balance is
+    # what it was (the turn taken 1 ms ago has just been paid for).
+    with pytest.raises(LimiterTimeout):
+        await limiter.acquire(deadline=time.now + 0.0005)
+    assert limiter._tokens == pytest.approx(0.0, abs=1e-6)
+    assert limiter.in_flight == 0
 
 
 async def test_unpaced_limit_never_sleeps() -> None:
