@@ -6,6 +6,17 @@ One ``Limiter`` per (API, sub-account or account) is shared by all in-flight cal
 of a client: a token bucket paces them, a 429 pauses all of them until its
 ``Retry-After`` has passed, and the concurrency cap halves on 429 and grows back by
 one per success (additive increase, multiplicative decrease).
+
+The pace adapts the same way. A provider's limit may be lower than the documented
+one (a sub-account's own setting, or other clients sharing it), and each 429 costs a
+pause of at least a second (8x8 answers ``Retry-After`` in whole seconds), so the pace
+should settle just under what the provider takes. A wave of 429s slows the pace to
+what the provider took since the previous wave (pauses included, so one full
+bucket a pause is counted once), less 3 %, and never by more than half in one wave
+(a window shorter than a second, or a 429 after a quiet spell, tells little about
+the provider's rate). Every success then raises the pace by ``RATE_RECOVERY``
+requests a second, about 0.2 % a second at a steady pace, back up to the configured
+rate.
 """
 
 from __future__ import annotations
@@ -84,6 +95,18 @@ class LimiterTimeout(Exception):
         super().__init__(f"limiter wait of {wait:.3f} s not allowed")
 
 
+#: After a wave of 429s the pace is at most this share of what the provider took.
+RATE_MARGIN: Final = 0.97
+#: A wave of 429s never cuts the pace below this share of what it was.
+RATE_MAX_CUT: Final = 0.5
+#: The provider's rate is measured over windows (between waves of 429s) this long
+#: at least: a shorter one is mostly the provider's initial bucket.
+RATE_MIN_WINDOW: Final = 1.0
+#: Each success raises the adapted pace by this many requests per second.
+RATE_RECOVERY: Final = 0.002
+#: The pace never adapts below this share of the configured rate.
+RATE_FLOOR: Final = 0.01
+
 #: Turns of the pace are released on a grid of ticks this long (or shorter, see
 #: ``_tick``): waiters whose turns fall in one tick wake together on one timer. One
 #: timer per request costs more CPU than the request itself (the loop then handles
@@ -134,6 +157,14 @@ class Limiter:
         self._slots = anyio.CapacityLimiter(limit.concurrency)
         self._tail: _Turns | None = None  # the latest tick waited for
         self._last_wake = -math.inf
+        self._rate = limit.rate  # the pace now: lowered by 429s, raised by successes
+        self._window_start = self._stamp  # since the last wave of 429s...
+        self._taken = 0  # ...this many requests got through
+
+    @property
+    def rate(self) -> float | None:
+        """The pace now, in requests per second (``None``: unpaced)."""
+        return self._rate
 
     @property
     def concurrency(self) -> int:
@@ -212,7 +243,7 @@ class Limiter:
         while self._pause_until > clock():
             self._check_pause(deadline, max_pause)
             await self._sleep(self._pause_until - clock())
-        rate = self.limit.rate
+        rate = self._rate
         if rate is None:
             return
         now = clock()
@@ -270,24 +301,43 @@ class Limiter:
             turns.event.set()
 
     def on_rate_limited(self, retry_after: float | None, epoch: int | None = None) -> None:
-        """A 429 arrived: pause every caller and halve the concurrency cap.
+        """A 429 arrived: pause every caller, halve the concurrency cap, slow the pace.
 
         ``epoch`` is what ``acquire`` returned for the request that got the 429: the
-        cap is halved once per epoch, so a wave of 429s from requests that were all
-        admitted under the same cap halves it once, not once per request.
+        cap and the pace are cut once per epoch, so a wave of 429s from requests that
+        were all admitted under the same cap is cut once, not once per request.
         """
+        now = self._clock()
         if retry_after is not None and retry_after > 0:
-            self._pause_until = max(self._pause_until, self._clock() + retry_after)
+            self._pause_until = max(self._pause_until, now + retry_after)
         self._tokens = min(self._tokens, 0.0)
         if epoch is None or epoch == self._epoch:
             self._epoch += 1
             self._slots.total_tokens = max(1, int(self._slots.total_tokens) // 2)
+            self._slow_down(now)
+
+    def _slow_down(self, now: float) -> None:
+        rate, configured = self._rate, self.limit.rate
+        if rate is None or configured is None:
+            return
+        pace = rate * RATE_MAX_CUT
+        window = now - self._window_start
+        if window >= RATE_MIN_WINDOW:
+            pace = max(pace, min(rate, self._taken / window) * RATE_MARGIN)
+        self._rate = max(pace, configured * RATE_FLOOR)
+        self._window_start = now
+        self._taken = 0
 
     def on_success(self) -> None:
-        """A request got through: grow the concurrency cap back by one."""
+        """A request got through: grow the concurrency cap back by one, the pace by
+        ``RATE_RECOVERY``."""
+        self._taken += 1
         total = int(self._slots.total_tokens)
         if total < self.limit.concurrency:
             self._slots.total_tokens = total + 1
+        rate, configured = self._rate, self.limit.rate
+        if rate is not None and configured is not None and rate < configured:
+            self._rate = min(rate + RATE_RECOVERY, configured)
 
 
 class LimiterRegistry:

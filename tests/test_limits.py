@@ -20,6 +20,7 @@ from aiomsg._limits import (
     DEFAULT_8X8_RATE_LIMIT,
     DEFAULT_FLOWS_RATE_LIMIT,
     DEFAULT_REVICOM_RATE_LIMIT,
+    RATE_RECOVERY,
     Limiter,
     LimiterRegistry,
     LimiterTimeout,
@@ -370,6 +371,95 @@ def test_concurrency_halves_once_per_wave_and_recovers_by_one() -> None:
     for _ in range(100):
         limiter.on_success()
     assert limiter.concurrency == 16  # never above the configured cap
+
+
+# ---------------------------------------------------------------- adaptive pace
+
+
+def test_a_wave_of_429s_halves_the_pace_once_when_it_says_little() -> None:
+    time = FakeTime()
+    limiter = Limiter(RateLimit(rate=1800, burst=100), clock=time.clock, sleep=time.sleep)
+    time.now += 0.4  # the provider's first bucket ran out soon after the start
+    for _ in range(700):
+        limiter.on_success()
+    for _ in range(5):  # every request of that wave got a 429: one cut
+        limiter.on_rate_limited(1.0, 0)
+    assert limiter.rate == 900.0
+
+
+def test_after_a_long_window_the_pace_follows_what_the_provider_took() -> None:
+    time = FakeTime()
+    limiter = Limiter(RateLimit(rate=1800, burst=100), clock=time.clock, sleep=time.sleep)
+    time.now += 0.4
+    limiter.on_rate_limited(1.0, 0)
+    assert limiter.rate == 900.0
+    # 1 s paused, then 1.25 s at 900/s until the provider's bucket ran out again: it
+    # took 1,125 requests in 2.25 s, 500 a second. (The successes raise the pace a
+    # little on the way: RATE_RECOVERY each.)
+    time.now += 2.25
+    for _ in range(1125):
+        limiter.on_success()
+    assert limiter.rate == pytest.approx(900.0 + 1125 * RATE_RECOVERY)
+    limiter.on_rate_limited(1.0, 1)
+    assert limiter.rate == pytest.approx(0.97 * 500.0)
+
+
+def test_a_429_after_a_quiet_spell_cuts_the_pace_by_half_at_most() -> None:
+    time = FakeTime()
+    limiter = Limiter(RateLimit(rate=1800, burst=100), clock=time.clock, sleep=time.sleep)
+    time.now += 600.0  # ten quiet minutes with a handful of requests...
+    for _ in range(5):
+        limiter.on_success()
+    limiter.on_rate_limited(1.0, 0)  # ...then a 429 (another client's traffic, say)
+    assert limiter.rate == 900.0
+    for epoch in range(1, 200):
+        time.now += 10.0
+        limiter.on_rate_limited(1.0, epoch)
+    assert limiter.rate == pytest.approx(18.0)  # never below 1 % of the configured rate
+
+
+def test_successes_bring_the_pace_back_to_the_configured_rate_and_no_higher() -> None:
+    time = FakeTime()
+    limiter = Limiter(RateLimit(rate=100, burst=10), clock=time.clock, sleep=time.sleep)
+    limiter.on_rate_limited(None, 0)
+    assert limiter.rate == 50.0
+    for _ in range(1000):
+        limiter.on_success()
+    assert limiter.rate == pytest.approx(50.0 + 1000 * RATE_RECOVERY)
+    for _ in range(100_000):
+        limiter.on_success()
+    assert limiter.rate == 100.0
+
+
+def test_an_unpaced_limit_stays_unpaced_after_429s() -> None:
+    limiter = Limiter(RateLimit(rate=None, concurrency=8))
+    limiter.on_rate_limited(1.0, 0)
+    limiter.on_success()
+    assert limiter.rate is None
+
+
+async def test_turns_after_a_cut_are_spaced_at_the_new_pace_in_order() -> None:
+    time = VirtualTime()
+    limiter = Limiter(RateLimit(rate=1000, burst=40), clock=time.clock, sleep=time.sleep)
+    limiter.on_rate_limited(None, 0)  # no Retry-After: no pause, only the cut
+    assert limiter.rate == 500.0
+    released: list[tuple[int, float]] = []
+
+    def waiter(i: int) -> Callable[[], Awaitable[None]]:
+        async def one() -> None:
+            await limiter.acquire()
+            released.append((i, time.now))
+            limiter.release()
+
+        return one
+
+    start = time.now
+    await time.run(*(waiter(i) for i in range(100)))
+    assert [i for i, _ in released] == list(range(100))
+    times = [t for _, t in released]
+    # The cut emptied the bucket: 100 turns at 500/s (released per 10 ms tick).
+    assert times[-1] - start == pytest.approx(100 / 500, abs=0.01)
+    assert conforms(times, 500.0, 40.0)
 
 
 async def test_concurrency_cap_holds_requests_back() -> None:
