@@ -20,6 +20,7 @@ from aiomsg._limits import (
     DEFAULT_8X8_RATE_LIMIT,
     DEFAULT_FLOWS_RATE_LIMIT,
     DEFAULT_REVICOM_RATE_LIMIT,
+    RATE_ACCELERATION,
     RATE_RECOVERY,
     Limiter,
     LimiterRegistry,
@@ -395,11 +396,12 @@ def test_after_a_long_window_the_pace_follows_what_the_provider_took() -> None:
     assert limiter.rate == 900.0
     # 1 s paused, then 1.25 s at 900/s until the provider's bucket ran out again: it
     # took 1,125 requests in 2.25 s, 500 a second. (The successes raise the pace a
-    # little on the way: RATE_RECOVERY each.)
+    # little on the way.)
     time.now += 2.25
     for _ in range(1125):
         limiter.on_success()
-    assert limiter.rate == pytest.approx(900.0 + 1125 * RATE_RECOVERY)
+    calm = 1 + (2.25 / RATE_ACCELERATION) ** 2
+    assert limiter.rate == pytest.approx(900 + 1125 * RATE_RECOVERY * calm * 2, rel=1e-3)
     limiter.on_rate_limited(1.0, 1)
     assert limiter.rate == pytest.approx(0.97 * 500.0)
 
@@ -423,12 +425,41 @@ def test_successes_bring_the_pace_back_to_the_configured_rate_and_no_higher() ->
     limiter = Limiter(RateLimit(rate=100, burst=10), clock=time.clock, sleep=time.sleep)
     limiter.on_rate_limited(None, 0)
     assert limiter.rate == 50.0
-    for _ in range(1000):
-        limiter.on_success()
-    assert limiter.rate == pytest.approx(50.0 + 1000 * RATE_RECOVERY)
+    limiter.on_success()
+    assert limiter.rate == pytest.approx(50.0 + RATE_RECOVERY * 100 / 50)
     for _ in range(100_000):
         limiter.on_success()
     assert limiter.rate == 100.0
+
+
+def test_paces_grow_back_by_the_same_amount_a_second_whatever_their_size() -> None:
+    # Two clients sharing a sub-account, one cut to 90/s, the other to 180/s: a second
+    # of successes at each one's pace raises both by the same 0.2 % of the configured
+    # rate, so the smaller one catches up instead of staying small.
+    paces = []
+    for cut_to in (90.0, 180.0):
+        limiter = Limiter(RateLimit(rate=1800, burst=100))
+        limiter._rate = cut_to
+        for _ in range(int(cut_to)):
+            limiter.on_success()
+        assert limiter.rate is not None
+        paces.append(limiter.rate - cut_to)
+    assert paces == [pytest.approx(RATE_RECOVERY * 1800, rel=0.03)] * 2
+
+
+def test_the_pace_grows_back_faster_the_longer_no_429_comes() -> None:
+    time = FakeTime()
+    limiter = Limiter(RateLimit(rate=1800, burst=100), clock=time.clock, sleep=time.sleep)
+    steps = []
+    for calm in (0.0, RATE_ACCELERATION, 3 * RATE_ACCELERATION):
+        limiter.on_rate_limited(None, limiter._epoch)  # a wave starts the clock again
+        limiter._rate = 900.0
+        time.now += calm
+        limiter.on_success()
+        assert limiter.rate is not None
+        steps.append(limiter.rate - 900.0)
+    base = RATE_RECOVERY * 1800 / 900
+    assert steps == pytest.approx([base, 2 * base, 10 * base])
 
 
 def test_an_unpaced_limit_stays_unpaced_after_429s() -> None:
