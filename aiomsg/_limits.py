@@ -136,7 +136,7 @@ class _Turns:
 
 
 class Limiter:
-    """Token bucket + shared 429 pause + AIMD concurrency cap for one scope.
+    """Token bucket + shared 429 pause + AIMD concurrency cap and pace for one scope.
 
     ``acquire`` and ``release`` bracket one request. The pace is kept by reservation:
     each request takes a token at once (the balance may go negative) and waits until

@@ -116,7 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     result: dict[str, Any]
     try:
-        module = importlib.import_module(IMPL_MODULES[args.impl])
+        try:
+            module = importlib.import_module(IMPL_MODULES[args.impl])
+        except ImportError as exc:  # a baseline's packages (httpx, pydantic) not installed
+            raise Unavailable(f"cannot import {IMPL_MODULES[args.impl]} ({exc})") from exc
         job: Job = module.prepare(spec)
         measured = run_loop(measure(job, args.setup_only, spec.start_at), args.loop)
         result = {"status": "ok", **measured}
