@@ -26,6 +26,7 @@ from typing import Any, Final
 
 import msgspec
 
+from benchmarks import data
 from benchmarks.common import Job, Spec, Unavailable
 
 IMPL_MODULES: Final = {
@@ -42,8 +43,12 @@ def max_rss_mb() -> float:
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 
-async def measure(job: Job, setup_only: bool = False) -> dict[str, Any]:
+async def measure(
+    job: Job, setup_only: bool = False, start_at: float | None = None
+) -> dict[str, Any]:
     async with job() as run:
+        if start_at is not None:  # processes sharing one run start together
+            await asyncio.sleep(max(0.0, start_at - time.time()))
         gc.collect()
         rss_before = max_rss_mb()
         use0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -87,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     parser.add_argument("--uuid-file")
     parser.add_argument("--report-file")
+    parser.add_argument("--sub-account", default=data.SUB_ACCOUNT)
+    parser.add_argument("--limit", type=float, help="W5: the provider's rate, to tell the client")
+    parser.add_argument("--start-at", type=float, help="time.time() at which to start the clock")
     parser.add_argument(
         "--setup-only",
         action="store_true",
@@ -102,12 +110,19 @@ def main(argv: list[str] | None = None) -> int:
         url=args.url,
         uuid_file=args.uuid_file,
         report_file=args.report_file,
+        sub_account=args.sub_account,
+        limit=args.limit,
+        start_at=args.start_at,
     )
     result: dict[str, Any]
     try:
-        module = importlib.import_module(IMPL_MODULES[args.impl])
+        try:
+            module = importlib.import_module(IMPL_MODULES[args.impl])
+        except ImportError as exc:  # a baseline's packages (httpx, pydantic) not installed
+            raise Unavailable(f"cannot import {IMPL_MODULES[args.impl]} ({exc})") from exc
         job: Job = module.prepare(spec)
-        result = {"status": "ok", **run_loop(measure(job, args.setup_only), args.loop)}
+        measured = run_loop(measure(job, args.setup_only, spec.start_at), args.loop)
+        result = {"status": "ok", **measured}
         if not args.setup_only and result["confirmed"] != spec.size:
             result["status"] = "error"
             result["error"] = f"{result['confirmed']} of {spec.size} items confirmed"

@@ -15,18 +15,21 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
+from benchmarks.data import SUB_ACCOUNT
+
 T = TypeVar("T")
 
 #: The coroutine function that is timed; returns the number of items the server confirmed.
 Runner = Callable[[], Awaitable[int]]
 Job = Callable[[], AbstractAsyncContextManager[Runner]]
 
-WORKLOADS: Final = ("W1", "W2", "W3", "W4")
+WORKLOADS: Final = ("W1", "W2", "W3", "W4", "W5")
 
 LINE_BATCH_PATH: Final = "/api/v1/subaccounts/{sub}/lon/batch"
 REVICOM_STOP_PATH: Final = "/api/v1/message/stop"
 SMS_CANCEL_PATH: Final = "/api/v1/subaccounts/{sub}/messages/{umid}"
 STATS_PATH: Final = "/__stats"
+LIMIT_PATH: Final = "/__limit"
 
 
 class Unavailable(Exception):
@@ -45,6 +48,9 @@ class Spec:
     url: str
     uuid_file: str | None = None
     report_file: str | None = None
+    sub_account: str = SUB_ACCOUNT
+    limit: float | None = None  # W5: the provider's rate limit, when the client is told it
+    start_at: float | None = None  # W5: time.time() at which to start the clock
 
 
 def chunks(items: list[T], size: int) -> Iterable[list[T]]:

@@ -37,12 +37,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Final
 
-from benchmarks import data
+from benchmarks import data, goodput, importtime
 from benchmarks.common import STATS_PATH
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 IMPLS: Final = ("L", "MS", "H", "aiomsg")
-GROUPS: Final = ("W1", "W2", "W3", "W4", "scale")
+GROUPS: Final = ("W1", "W2", "W3", "W4", "scale", "W5", "import")
 RATIOS: Final = ("aiomsg/L", "aiomsg/MS", "H/aiomsg")
 PACKAGES: Final = ("aiomsg", "aiohttp", "msgspec", "anyio", "httpx", "pydantic", "uvloop")
 
@@ -52,6 +52,8 @@ DESCRIPTIONS: Final = {
     "W3": "cancel single SMS (one DELETE each)",
     "W4": "stream uuids from a file through stream_stop to a JSONL report",
     "scale": "W2 for aiomsg at growing sizes: cost per item should stay flat",
+    "W5": "bulk SMS cancels against a per-sub-account rate limit: goodput and 429s",
+    "import": "python -X importtime -c 'import aiomsg': aiomsg's own share and its deps'",
 }
 
 
@@ -150,6 +152,8 @@ def plan(args: argparse.Namespace) -> list[list[Case]]:
         cases = [Case("main", "W3", i, w3, 1, 64) for i in impls]
         if "aiomsg" in impls:
             cases.append(Case("main", "W3", "aiomsg", w3, 1, 64, variant="bulk"))
+            # The defaults, paced at 1,800 requests per second: what pacing costs.
+            cases.append(Case("main", "W3", "aiomsg", w3, 1, 64, variant="paced"))
         if args.uvloop:
             for c in list(cases):
                 if c.impl in ("L", "aiomsg"):
@@ -588,6 +592,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--uvloop", action="store_true", help="also run W3 for L and aiomsg on uvloop"
     )
     parser.add_argument(
+        "--w5-rate",
+        type=float,
+        default=goodput.DEFAULT_RATE,
+        help="W5: the server's limit per sub-account, per second "
+        f"(default {goodput.DEFAULT_RATE:.0f})",
+    )
+    parser.add_argument(
         "--only",
         default=",".join(GROUPS),
         help=f"comma-separated workloads to run (default: {','.join(GROUPS)})",
@@ -649,17 +660,40 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.only:
         print(f"  {name}: {DESCRIPTIONS[name]}")
     workdir = Path(tempfile.mkdtemp(prefix="aiomsg-bench-"))
+    run_w5 = "W5" in args.only and "aiomsg" in args.impls and not args.instructions
+    w5 = goodput.plan(args.quick, args.w5_rate) if run_w5 else []
+    w5_results: list[tuple[goodput.GoodputCase, dict[str, Any]]] = []
     try:
         with loopback_server() as url:
             results = execute(groups, args.reps, url, workdir, args.timeout)
+            for case in w5:  # once each: a case runs for tens of seconds
+                print(f"[1/1] W5 {case.label} n={case.size:,} ...", end="", flush=True)
+                try:
+                    outcome = goodput.run(case, url, args.timeout, _pinner(1))
+                except subprocess.TimeoutExpired:
+                    outcome = {"status": "error", "error": f"timed out after {args.timeout:.0f}s"}
+                print(f" {goodput.short(outcome)}", flush=True)
+                for line in outcome.get("stderr", []):
+                    print(f"    | {line}")
+                w5_results.append((case, outcome))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    imports: dict[str, float] | None = None
+    import_reps = 3 if args.quick else 7
+    if "import" in args.only and not args.instructions:
+        print(f"import aiomsg x {import_reps} ...", flush=True)
+        imports = importtime.measure(import_reps)
     print()
-    if args.instructions:
-        print(f"Medians of {args.reps} run(s); client instructions (callgrind), workload only.")
-    else:
-        print(f"Medians of {args.reps} run(s); CPU is client process time only.")
-    print(render(results))
+    if results:
+        if args.instructions:
+            print(f"Medians of {args.reps} run(s); client instructions (callgrind), workload only.")
+        else:
+            print(f"Medians of {args.reps} run(s); CPU is client process time only.")
+        print(render(results))
+    if w5_results:
+        print("\n" + goodput.render(w5_results))
+    if imports is not None:
+        print("\n" + importtime.render(imports, import_reps))
     if args.json:
         rat = ratios(results, "instructions" if args.instructions else "cpu_s")
         doc = {
@@ -674,10 +708,13 @@ def main(argv: list[str] | None = None) -> int:
                 }
                 for r in results
             ],
+            "W5": [{**asdict(case), "label": case.label, **out} for case, out in w5_results],
+            "import_ms": imports,
         }
         args.json.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         print(f"\nresults written to {args.json}")
     failed = [r for r in results if r.status == "error"]
+    failed += [out for _, out in w5_results if out["status"] == "error"]
     return 1 if failed else 0
 
 

@@ -9,6 +9,11 @@ client's cost is not hidden behind server cost:
 - ``POST /api/v1/message/stop``: code 200 for every uuid, echoed in order.
 - ``DELETE /api/v1/subaccounts/{sub}/messages/{umid}``: ``{"cancelledCount":1}``.
 - ``GET /__stats``: requests and items served so far (for the harness, not counted).
+- ``GET /__limit?sub=NAME&rate=R&burst=B``: from now on, limit SMS cancels on
+  sub-account ``NAME`` with a token bucket (``R`` per second, ``B`` at most, full at
+  first), answering 429 with ``Retry-After`` in whole seconds (at least 1) like 8x8;
+  ``GET /__limit?sub=NAME`` reads that sub-account's counters (answers taken and
+  refused, and when the first request and the last taken one arrived).
 
 Start: ``python -m benchmarks.server [--port 0]``; it prints ``PORT <n>`` once listening
 and exits on SIGTERM/SIGINT or when its standard input closes (its parent went away).
@@ -18,20 +23,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import signal
 import sys
 import threading
+import time
+import urllib.parse
 import uuid
 from typing import Final, cast
 
 import msgspec
 
-from benchmarks.common import STATS_PATH
+from benchmarks.common import LIMIT_PATH, STATS_PATH
 
 _QUEUED: Final = msgspec.Raw(b'{"state":"queued","timestamp":"2020-01-04T08:19:45.99Z"}')
 _CANCELLED: Final = b'{"cancelledCount":1}'
-_REASONS: Final = {200: b"OK", 400: b"Bad Request", 404: b"Not Found", 405: b"Method Not Allowed"}
+_REASONS: Final = {
+    200: b"OK",
+    400: b"Bad Request",
+    404: b"Not Found",
+    405: b"Method Not Allowed",
+    429: b"Too Many Requests",
+}
 
 
 class _InLine(msgspec.Struct, rename="camel"):
@@ -81,6 +95,49 @@ class _Error(msgspec.Struct, rename="camel"):
     timestamp: str
 
 
+class Bucket:
+    """A provider's per-sub-account limit: a token bucket, full at first, and what it
+    answered."""
+
+    __slots__ = ("burst", "first", "last_taken", "rate", "refused", "stamp", "taken", "tokens")
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.stamp = time.monotonic()
+        self.taken = 0
+        self.refused = 0
+        self.first = math.nan
+        self.last_taken = math.nan
+
+    def take(self) -> float:
+        """0 when a request may pass (and it is counted), else seconds until one may."""
+        now = time.monotonic()
+        if self.first != self.first:
+            self.first = now
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            self.taken += 1
+            self.last_taken = now
+            return 0.0
+        self.refused += 1
+        return (1.0 - self.tokens) / self.rate
+
+    def stats(self) -> bytes:
+        return msgspec.json.encode(
+            {
+                "rate": self.rate,
+                "burst": self.burst,
+                "taken": self.taken,
+                "refused": self.refused,
+                "seconds": self.last_taken - self.first if self.taken else 0.0,
+            }
+        )
+
+
 class App:
     """Routes a parsed request to a canned answer and keeps the counters."""
 
@@ -92,11 +149,16 @@ class App:
         self._encoder = msgspec.json.Encoder()
         self._batch = msgspec.json.Decoder(_InBatch)
         self._stop = msgspec.json.Decoder(_InStop)
+        self.limits: dict[bytes, Bucket] = {}
 
-    def handle(self, method: bytes, target: bytes, body: bytes) -> tuple[int, bytes]:
-        path = target.split(b"?", 1)[0]
+    def handle(
+        self, method: bytes, target: bytes, body: bytes
+    ) -> tuple[int, bytes] | tuple[int, bytes, bytes]:
+        path, _, query = target.partition(b"?")
         if path == STATS_PATH.encode():
             return 200, b'{"requests":%d,"items":%d}' % (self.requests, self.items)
+        if path == LIMIT_PATH.encode():
+            return self._limit(query)
         self.requests += 1
         parts = path.split(b"/")
         # ['', 'api', 'v1', ...]
@@ -109,7 +171,7 @@ class App:
             if len(rest) == 4 and rest[0] == b"subaccounts" and rest[2:] == [b"lon", b"batch"]:
                 return self._expect(method, b"POST") or self._line_batch(body)
             if len(rest) == 4 and rest[0] == b"subaccounts" and rest[2] == b"messages":
-                return self._expect(method, b"DELETE") or self._cancel()
+                return self._expect(method, b"DELETE") or self._limited(rest[1]) or self._cancel()
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             return self._error(400, 1000, f"Invalid request: {exc}")
         return self._error(404, 1300, "Not found")
@@ -118,6 +180,26 @@ class App:
         if method != wanted:
             return self._error(405, 1000, "Method not allowed")
         return None
+
+    def _limit(self, query: bytes) -> tuple[int, bytes]:
+        params = urllib.parse.parse_qs(query.decode())
+        sub = params["sub"][0].encode()
+        if "rate" in params:
+            rate = float(params["rate"][0])
+            self.limits[sub] = Bucket(rate, float(params.get("burst", [str(rate)])[0]))
+        bucket = self.limits.get(sub)
+        return (200, bucket.stats()) if bucket is not None else self._error(404, 1300, "No limit")
+
+    def _limited(self, sub: bytes) -> tuple[int, bytes, bytes] | None:
+        bucket = self.limits.get(sub)
+        if bucket is None:
+            return None
+        wait = bucket.take()
+        if wait <= 0.0:
+            return None
+        # 8x8 answers whole seconds ("Retry-After: 1").
+        retry_after = b"Retry-After: %d\r\n" % max(1, math.ceil(wait))
+        return (*self._error(429, 1100, "Too many requests"), retry_after)
 
     def _next_umid(self) -> str:
         self._umid_counter += 1
@@ -264,12 +346,15 @@ class HTTPProtocol(asyncio.Protocol):
         return True
 
     def _respond(self, pending: _Pending, body: bytes) -> None:
-        status, payload = self._app.handle(pending.method, pending.target, body)
+        answer = self._app.handle(pending.method, pending.target, body)
+        status, payload = answer[0], answer[1]
         head = b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" % (
             status,
             _REASONS.get(status, b"Error"),
             len(payload),
         )
+        if len(answer) == 3:
+            head += answer[2]
         if pending.close:
             head += b"Connection: close\r\n"
         assert self._transport is not None

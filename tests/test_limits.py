@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 import ssl
+from collections.abc import Awaitable, Callable
 
 import anyio
 import anyio.lowlevel
@@ -17,6 +20,8 @@ from aiomsg._limits import (
     DEFAULT_8X8_RATE_LIMIT,
     DEFAULT_FLOWS_RATE_LIMIT,
     DEFAULT_REVICOM_RATE_LIMIT,
+    RATE_ACCELERATION,
+    RATE_RECOVERY,
     Limiter,
     LimiterRegistry,
     LimiterTimeout,
@@ -41,6 +46,57 @@ class FrozenTime(FakeTime):
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         await anyio.lowlevel.checkpoint()
+
+
+class VirtualTime:
+    """A clock that moves only when every task is blocked: then it jumps to the
+    earliest sleeper's wake-up and wakes it (and every sleeper due at that moment).
+
+    Sleeps of many tasks overlap as they would in real time, without real waiting.
+    """
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+        self._sleepers: list[tuple[float, int, anyio.Event]] = []
+        self._seq = itertools.count()
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        event = anyio.Event()
+        heapq.heappush(self._sleepers, (self.now + max(0.0, seconds), next(self._seq), event))
+        await event.wait()
+
+    async def run(self, *tasks: Callable[[], Awaitable[None]], max_steps: int = 10_000) -> None:
+        """Run ``tasks`` to the end, moving the clock whenever all of them wait."""
+        async with anyio.create_task_group() as tg:
+            for task in tasks:
+                tg.start_soon(task)
+            for _ in range(max_steps):
+                await anyio.wait_all_tasks_blocked()
+                if not self._sleepers:
+                    return  # everything finished (or waits on something else)
+                when = self._sleepers[0][0]
+                self.now = max(self.now, when)
+                while self._sleepers and self._sleepers[0][0] <= self.now:
+                    heapq.heappop(self._sleepers)[2].set()
+            raise AssertionError("virtual time did not settle")  # pragma: no cover
+
+
+def conforms(times: list[float], rate: float, burst: float) -> bool:
+    """Whether a provider's token bucket (``rate``, ``burst``) would take every request
+    sent at ``times`` (a little float slack)."""
+    tokens, stamp = burst, times[0]
+    for t in sorted(times):
+        tokens = min(burst, tokens + (t - stamp) * rate)
+        stamp = t
+        if tokens < 1.0 - 1e-6:
+            return False
+        tokens -= 1.0
+    return True
 
 
 # ---------------------------------------------------------------- configuration
@@ -106,6 +162,124 @@ async def test_concurrent_waiters_reserve_turns_in_order() -> None:
             tg.start_soon(one)
     # Each waiter sleeps once, for exactly its own turn: no polling, no thundering herd.
     assert sorted(time.sleeps) == pytest.approx([0.01, 0.02, 0.03, 0.04])
+
+
+async def test_turns_of_one_tick_share_one_timer_in_order_and_never_early() -> None:
+    time = VirtualTime()
+    rate, burst, n = 1800.0, 100, 200
+    limiter = Limiter(RateLimit(rate=rate, burst=burst), clock=time.clock, sleep=time.sleep)
+    released: list[tuple[int, float]] = []
+
+    def waiter(i: int) -> Callable[[], Awaitable[None]]:
+        async def one() -> None:
+            await limiter.acquire()
+            released.append((i, time.now))
+            limiter.release()
+
+        return one
+
+    start = time.now
+    await time.run(*(waiter(i) for i in range(n)))
+    # First come, first served, whatever the grouping.
+    assert [i for i, _ in released] == list(range(n))
+    times = [t for _, t in released]
+    # One timer per 10 ms tick, not one per request (18 turns a tick at 1,800/s).
+    assert len(time.sleeps) <= math.ceil((times[-1] - start) / 0.01) + 1
+    assert len(time.sleeps) < n / 10
+    # Never before its token exists: the bucket holds burst - rate * tick = 82, then
+    # one turn every 1/1,800 s; at most one tick late.
+    capacity = burst - rate * 0.01
+    for k, t in enumerate(times):
+        due = start + max(0.0, k + 1 - capacity) / rate
+        assert due - 1e-9 <= t <= due + 0.01 + 1e-9
+    # What the provider sees stays within the configured bucket, burst included...
+    assert conforms(times, rate, burst)
+    # ...and the long-run rate is the configured one.
+    assert times[-1] - start == pytest.approx((n - capacity) / rate, abs=0.01)
+
+
+async def test_cancelled_first_waiter_of_a_tick_hands_the_timer_over() -> None:
+    time = VirtualTime()
+    limiter = Limiter(RateLimit(rate=1000, burst=40), clock=time.clock, sleep=time.sleep)
+    for _ in range(30):  # the bucket holds 40 - 1000 * 0.01 = 30: empty it
+        await limiter.acquire()
+        limiter.release()
+    released: list[str] = []
+    leader = anyio.CancelScope()
+
+    async def first() -> None:
+        with leader:
+            await limiter.acquire()
+            released.append("first")  # pragma: no cover - cancelled before its turn
+
+    def follower(name: str) -> Callable[[], Awaitable[None]]:
+        async def one() -> None:
+            await limiter.acquire()
+            released.append(name)
+            limiter.release()
+
+        return one
+
+    async def cancel_first() -> None:
+        await anyio.wait_all_tasks_blocked()
+        leader.cancel()
+
+    start = time.now
+    await time.run(first, follower("second"), follower("third"), cancel_first)
+    assert released == ["second", "third"]
+    # Both went at the end of the tick (10 ms), not later; the cancelled turn came back.
+    assert time.now == pytest.approx(start + 0.01)
+    assert limiter.in_flight == 0
+    assert limiter._tokens == pytest.approx(-2.0)
+
+
+async def test_429_while_waiting_for_a_tick_holds_the_whole_group() -> None:
+    time = VirtualTime()
+    limiter = Limiter(RateLimit(rate=1000, burst=40), clock=time.clock, sleep=time.sleep)
+    for _ in range(30):
+        await limiter.acquire()
+        limiter.release()
+    released: list[float] = []
+
+    async def one() -> None:
+        await limiter.acquire()
+        released.append(time.now)
+        limiter.release()
+
+    async def rate_limited() -> None:
+        await anyio.wait_all_tasks_blocked()
+        limiter.on_rate_limited(2.0)
+
+    start = time.now
+    await time.run(one, one, one, rate_limited)
+    assert len(released) == 3
+    assert min(released) == pytest.approx(start + 2.0)  # none before the pause ended
+
+
+async def test_deadline_between_the_turn_and_the_end_of_its_tick() -> None:
+    time = VirtualTime()
+    limiter = Limiter(RateLimit(rate=1000, burst=40), clock=time.clock, sleep=time.sleep)
+    for _ in range(30):
+        await limiter.acquire()
+        limiter.release()
+    start = time.now
+    got: list[float] = []
+
+    async def one() -> None:
+        # Its turn is 1 ms away, its tick ends 10 ms away, the deadline is 5 ms away:
+        # it waits for its turn alone, exactly as long as needed.
+        await limiter.acquire(deadline=start + 0.005)
+        got.append(time.now)
+        limiter.release()
+
+    await time.run(one)
+    assert got == [pytest.approx(start + 0.001)]
+    # A turn beyond the deadline is refused at once and not consumed: the balance is
+    # what it was (the turn taken 1 ms ago has just been paid for).
+    with pytest.raises(LimiterTimeout):
+        await limiter.acquire(deadline=time.now + 0.0005)
+    assert limiter._tokens == pytest.approx(0.0, abs=1e-6)
+    assert limiter.in_flight == 0
 
 
 async def test_unpaced_limit_never_sleeps() -> None:
@@ -198,6 +372,125 @@ def test_concurrency_halves_once_per_wave_and_recovers_by_one() -> None:
     for _ in range(100):
         limiter.on_success()
     assert limiter.concurrency == 16  # never above the configured cap
+
+
+# ---------------------------------------------------------------- adaptive pace
+
+
+def test_a_wave_of_429s_halves_the_pace_once_when_it_says_little() -> None:
+    time = FakeTime()
+    limiter = Limiter(RateLimit(rate=1800, burst=100), clock=time.clock, sleep=time.sleep)
+    time.now += 0.4  # the provider's first bucket ran out soon after the start
+    for _ in range(700):
+        limiter.on_success()
+    for _ in range(5):  # every request of that wave got a 429: one cut
+        limiter.on_rate_limited(1.0, 0)
+    assert limiter.rate == 900.0
+
+
+def test_after_a_long_window_the_pace_follows_what_the_provider_took() -> None:
+    time = FakeTime()
+    limiter = Limiter(RateLimit(rate=1800, burst=100), clock=time.clock, sleep=time.sleep)
+    time.now += 0.4
+    limiter.on_rate_limited(1.0, 0)
+    assert limiter.rate == 900.0
+    # 1 s paused, then 1.25 s at 900/s until the provider's bucket ran out again: it
+    # took 1,125 requests in 2.25 s, 500 a second. (The successes raise the pace a
+    # little on the way.)
+    time.now += 2.25
+    for _ in range(1125):
+        limiter.on_success()
+    calm = 1 + (2.25 / RATE_ACCELERATION) ** 2
+    assert limiter.rate == pytest.approx(900 + 1125 * RATE_RECOVERY * calm * 2, rel=1e-3)
+    limiter.on_rate_limited(1.0, 1)
+    assert limiter.rate == pytest.approx(0.97 * 500.0)
+
+
+def test_a_429_after_a_quiet_spell_cuts_the_pace_by_half_at_most() -> None:
+    time = FakeTime()
+    limiter = Limiter(RateLimit(rate=1800, burst=100), clock=time.clock, sleep=time.sleep)
+    time.now += 600.0  # ten quiet minutes with a handful of requests...
+    for _ in range(5):
+        limiter.on_success()
+    limiter.on_rate_limited(1.0, 0)  # ...then a 429 (another client's traffic, say)
+    assert limiter.rate == 900.0
+    for epoch in range(1, 200):
+        time.now += 10.0
+        limiter.on_rate_limited(1.0, epoch)
+    assert limiter.rate == pytest.approx(18.0)  # never below 1 % of the configured rate
+
+
+def test_successes_bring_the_pace_back_to_the_configured_rate_and_no_higher() -> None:
+    time = FakeTime()
+    limiter = Limiter(RateLimit(rate=100, burst=10), clock=time.clock, sleep=time.sleep)
+    limiter.on_rate_limited(None, 0)
+    assert limiter.rate == 50.0
+    limiter.on_success()
+    assert limiter.rate == pytest.approx(50.0 + RATE_RECOVERY * 100 / 50)
+    for _ in range(100_000):
+        limiter.on_success()
+    assert limiter.rate == 100.0
+
+
+def test_paces_grow_back_by_the_same_amount_a_second_whatever_their_size() -> None:
+    # Two clients sharing a sub-account, one cut to 90/s, the other to 180/s: a second
+    # of successes at each one's pace raises both by the same 0.2 % of the configured
+    # rate, so the smaller one catches up instead of staying small.
+    paces = []
+    for cut_to in (90.0, 180.0):
+        limiter = Limiter(RateLimit(rate=1800, burst=100))
+        limiter._rate = cut_to
+        for _ in range(int(cut_to)):
+            limiter.on_success()
+        assert limiter.rate is not None
+        paces.append(limiter.rate - cut_to)
+    assert paces == [pytest.approx(RATE_RECOVERY * 1800, rel=0.03)] * 2
+
+
+def test_the_pace_grows_back_faster_the_longer_no_429_comes() -> None:
+    time = FakeTime()
+    limiter = Limiter(RateLimit(rate=1800, burst=100), clock=time.clock, sleep=time.sleep)
+    steps = []
+    for calm in (0.0, RATE_ACCELERATION, 3 * RATE_ACCELERATION):
+        limiter.on_rate_limited(None, limiter._epoch)  # a wave starts the clock again
+        limiter._rate = 900.0
+        time.now += calm
+        limiter.on_success()
+        assert limiter.rate is not None
+        steps.append(limiter.rate - 900.0)
+    base = RATE_RECOVERY * 1800 / 900
+    assert steps == pytest.approx([base, 2 * base, 10 * base])
+
+
+def test_an_unpaced_limit_stays_unpaced_after_429s() -> None:
+    limiter = Limiter(RateLimit(rate=None, concurrency=8))
+    limiter.on_rate_limited(1.0, 0)
+    limiter.on_success()
+    assert limiter.rate is None
+
+
+async def test_turns_after_a_cut_are_spaced_at_the_new_pace_in_order() -> None:
+    time = VirtualTime()
+    limiter = Limiter(RateLimit(rate=1000, burst=40), clock=time.clock, sleep=time.sleep)
+    limiter.on_rate_limited(None, 0)  # no Retry-After: no pause, only the cut
+    assert limiter.rate == 500.0
+    released: list[tuple[int, float]] = []
+
+    def waiter(i: int) -> Callable[[], Awaitable[None]]:
+        async def one() -> None:
+            await limiter.acquire()
+            released.append((i, time.now))
+            limiter.release()
+
+        return one
+
+    start = time.now
+    await time.run(*(waiter(i) for i in range(100)))
+    assert [i for i, _ in released] == list(range(100))
+    times = [t for _, t in released]
+    # The cut emptied the bucket: 100 turns at 500/s (released per 10 ms tick).
+    assert times[-1] - start == pytest.approx(100 / 500, abs=0.01)
+    assert conforms(times, 500.0, 40.0)
 
 
 async def test_concurrency_cap_holds_requests_back() -> None:
