@@ -1,6 +1,7 @@
 """Every public name has a docstring, and the API reference shows every public name.
 
-Public: everything in ``aiomsg.__all__`` and ``aiomsg.testing.__all__``, the resources
+Public: everything in ``aiomsg.__all__``, ``aiomsg.testing.__all__`` and
+``aiomsg.receipts.__all__``, the resources
 a client hands out (``client.chatapps``, ``client.sms``), the chunk results a stream
 hands out, and the public methods and properties of all of them (inherited ones too,
 where aiomsg defines them).
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 import aiomsg
+import aiomsg.receipts
 import aiomsg.testing
 from aiomsg.bulk import ChunkResult, PackedStrings
 from aiomsg.eightxeight.chatapps import ChatApps
@@ -41,6 +43,9 @@ def public_names() -> dict[str, Any]:
     names = {f"aiomsg.{n}": getattr(aiomsg, n) for n in aiomsg.__all__ if n != "__version__"}
     names.update(
         {f"aiomsg.testing.{n}": getattr(aiomsg.testing, n) for n in aiomsg.testing.__all__}
+    )
+    names.update(
+        {f"aiomsg.receipts.{n}": getattr(aiomsg.receipts, n) for n in aiomsg.receipts.__all__}
     )
     names.update(REACHABLE)
     return names
