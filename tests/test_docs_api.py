@@ -1,6 +1,7 @@
 """Every public name has a docstring, and the API reference shows every public name.
 
-Public: everything in ``aiomsg.__all__`` and ``aiomsg.testing.__all__``, the resources
+Public: everything in ``aiomsg.__all__``, ``aiomsg.testing.__all__`` and
+``aiomsg.receipts.__all__``, the resources
 a client hands out (``client.chatapps``, ``client.sms``), the chunk results a stream
 hands out, and the public methods and properties of all of them (inherited ones too,
 where aiomsg defines them).
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 import aiomsg
+import aiomsg.receipts
 import aiomsg.testing
 from aiomsg.bulk import ChunkResult, PackedStrings
 from aiomsg.eightxeight.chatapps import ChatApps
@@ -41,6 +43,9 @@ def public_names() -> dict[str, Any]:
     names = {f"aiomsg.{n}": getattr(aiomsg, n) for n in aiomsg.__all__ if n != "__version__"}
     names.update(
         {f"aiomsg.testing.{n}": getattr(aiomsg.testing, n) for n in aiomsg.testing.__all__}
+    )
+    names.update(
+        {f"aiomsg.receipts.{n}": getattr(aiomsg.receipts, n) for n in aiomsg.receipts.__all__}
     )
     names.update(REACHABLE)
     return names
@@ -183,6 +188,28 @@ def reference_targets() -> set[str]:
     return found
 
 
+def reference_spellings(qualified: str, obj: Any) -> set[str]:
+    """Where the reference may show ``obj``: its public path, or where it is defined.
+
+    The second is for a name that shares its module's name (``aiomsg.receipts.reconcile``
+    is a function and a module): mkdocstrings resolves the public path to the module.
+    """
+    spellings = {qualified}
+    if inspect.isclass(obj) or inspect.isfunction(obj):
+        spellings.add(f"{obj.__module__}.{obj.__qualname__}")
+    return spellings
+
+
 @pytest.mark.parametrize("qualified", sorted(public_names()))
 def test_the_reference_shows_every_public_name(qualified: str) -> None:
-    assert qualified in reference_targets(), f"add '::: {qualified}' to a page in docs/reference/"
+    shown = reference_spellings(qualified, public_names()[qualified]) & reference_targets()
+    assert shown, f"add '::: {qualified}' to a page in docs/reference/"
+
+
+def test_a_name_shadowed_by_its_module_is_shown_where_it_is_defined() -> None:
+    """``::: aiomsg.receipts.reconcile`` would render the module, not the function."""
+    assert "aiomsg.receipts.reconcile.reconcile" in reference_targets()
+    assert reference_spellings("aiomsg.receipts.reconcile", aiomsg.receipts.reconcile) == {
+        "aiomsg.receipts.reconcile",
+        "aiomsg.receipts.reconcile.reconcile",
+    }

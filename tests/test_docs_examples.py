@@ -43,6 +43,12 @@ from typing import Any
 import anyio.from_thread
 import pytest
 
+# Imported here, before any example runs: pytester's in-process runs restore
+# ``sys.modules`` afterwards, and a package first imported inside one (cryptography,
+# loaded with trustme for a TLS example) would be imported again later around its
+# already-initialised native module, whose type checks then fail.
+import trustme  # noqa: F401
+
 import aiomsg
 from aiomsg.testing import Simulator
 

@@ -37,8 +37,8 @@ __all__ = [
 
 logger: Final = logging.getLogger("aiomsg.receipts")
 
-#: Webhook formats this module understands: v8 (no ``version`` field) and v9.
 SUPPORTED_VERSIONS: Final = frozenset({8, 9})
+"""Webhook formats this module understands: v8 (no ``version`` field) and v9."""
 _V8: Final = 8
 
 
@@ -109,6 +109,9 @@ class ReceiptStatus(_Body, frozen=True, gc=False):
 
 
 class WhatsAppInfo(_Body, frozen=True, gc=False):
+    """The ``whatsapp`` object of a WhatsApp receipt: the provider's error code and the
+    pricing category, as 8x8 sends them."""
+
     provider_error_code: str | None = None
     pricing_category: str | None = None
 

@@ -52,16 +52,20 @@ __all__ = [
 
 logger: Final = logging.getLogger("aiomsg.receipts")
 
-#: Where the receiver finds the Authorization value when none is passed.
 AUTHORIZATION_ENV: Final = "AIOMSG_RECEIPTS_AUTHORIZATION"
-#: Largest webhook body accepted. A receipt is well under 2 KiB; a v9 WhatsApp
-#: receipt carrying ``outboundContent`` (a carousel, say) can reach tens of KiB.
+"""Where the receiver finds the Authorization value when none is passed."""
 DEFAULT_MAX_BODY_SIZE: Final = 128 * 1024
+"""Largest webhook body accepted. A receipt is well under 2 KiB; a v9 WhatsApp receipt
+carrying ``outboundContent`` (a carousel, say) can reach tens of KiB."""
 _READ_CHUNK: Final = 16 * 1024
 
 _T = TypeVar("_T")
 ReceiptCallback = Callable[[DeliveryReceipt], Awaitable[None] | None]
+"""Type of ``on_receipt=``: called with each new ``DeliveryReceipt``; a plain function
+or a coroutine function."""
 EventCallback = Callable[[WebhookEvent], Awaitable[None] | None]
+"""Type of ``on_event=``: called with each ``WebhookEvent`` that is not a delivery
+receipt; a plain function or a coroutine function."""
 
 
 class ReceiptReceiver:
@@ -237,8 +241,8 @@ class ReceiptReceiver:
         return True
 
 
-#: Where ``create_receipt_app`` keeps its receiver: ``app[RECEIVER_KEY].stored``.
 RECEIVER_KEY: Final = web.AppKey("aiomsg_receipt_receiver", ReceiptReceiver)
+"""Where ``create_receipt_app`` keeps its receiver: ``app[RECEIVER_KEY].stored``."""
 
 
 def _digest(value: str) -> bytes:

@@ -31,10 +31,10 @@ __all__ = [
     "reconcile",
 ]
 
-#: Seconds between looks at the store while waiting for the last receipts.
 DEFAULT_POLL_INTERVAL: Final = 1.0
-#: ``Reconciliation.states`` key for accepted messages with no receipt yet.
+"""Seconds between looks at the store while waiting for the last receipts."""
 NO_RECEIPT: Final = "no_receipt"
+"""``Reconciliation.states`` key for accepted messages with no receipt yet."""
 
 
 class ReconciledMessage(msgspec.Struct, kw_only=True, frozen=True, gc=False):

@@ -40,8 +40,10 @@ __all__ = [
 logger: Final = logging.getLogger("aiomsg.receipts")
 
 Synchronous = Literal["full", "normal"]
-#: FULL: a commit is on disk before ``add`` returns, across power loss too.
+"""``SQLiteReceiptStore(synchronous=...)``: ``"full"`` or ``"normal"`` (SQLite's
+``PRAGMA synchronous`` in WAL mode)."""
 DEFAULT_SYNCHRONOUS: Final[Synchronous] = "full"
+"""FULL: a commit is on disk before ``add`` returns, across power loss too."""
 # SQLite's default limit on host parameters is 32,766 since 3.32; stay well below.
 _IDS_PER_QUERY: Final = 500
 # One commit takes at most this many receipts; the rest wait for the next one.
@@ -146,13 +148,22 @@ class ReceiptStore(Protocol):
     Records hold umids in lower case; ``latest_by_umid`` matches umids in any case.
     """
 
-    async def add(self, records: Sequence[ReceiptRecord]) -> list[bool]: ...
+    async def add(self, records: Sequence[ReceiptRecord]) -> list[bool]:
+        """Store ``records`` durably (return only once they are); for each record, in
+        order, True if it was new, False if a record with its ``key`` was stored."""
+        ...
 
     async def latest_by_client_message_id(
         self, ids: Collection[str], *, sub_account_id: str | None = None
-    ) -> dict[str, ReceiptRecord]: ...
+    ) -> dict[str, ReceiptRecord]:
+        """The latest record of each clientMessageId in ``ids`` that has one; with
+        ``sub_account_id``, only records from that sub-account."""
+        ...
 
-    async def latest_by_umid(self, umids: Collection[str]) -> dict[str, ReceiptRecord]: ...
+    async def latest_by_umid(self, umids: Collection[str]) -> dict[str, ReceiptRecord]:
+        """The latest record of each umid in ``umids`` that has one, keyed as given
+        (umids match in any case)."""
+        ...
 
 
 _COLUMNS: Final = (
@@ -244,6 +255,7 @@ class SQLiteReceiptStore:
 
     @property
     def is_open(self) -> bool:
+        """Whether the store is open (``open()`` ran and ``aclose()`` has not)."""
         return self._writer is not None
 
     async def open(self) -> None:
