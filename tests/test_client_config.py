@@ -1,9 +1,14 @@
-"""Client settings (argument, environment, error), regions, auth, session lifecycle."""
+"""What every client shares (``aiomsg._client``): credentials and base URLs from the
+argument or the environment, the shared options, their checks and their one
+documentation, and the session lifecycle. Each provider's own settings are tested
+under ``tests/eightxeight/`` and ``tests/revicom/``."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import gc
+import inspect
 import re
 import ssl
 import warnings
@@ -13,6 +18,7 @@ import aiohttp
 import pytest
 
 import aiomsg
+from aiomsg._client import BaseClient
 
 UMID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 UUIDS = ["2a28d557-22a1-4be6-8908-1481723043dd"]
@@ -43,40 +49,6 @@ async def cancel_through(client: aiomsg.EightByEight, mock_http: Any) -> tuple[s
 
 
 # ------------------------------------------------------------------- credentials
-
-
-async def test_api_key_argument_is_sent_as_bearer(
-    mock_http: Any, ssl_context: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("AIOMSG_8X8_API_KEY", "from-env")
-    async with aiomsg.EightByEight(api_key="from-arg", ssl=ssl_context, retry=NO_RETRY) as client:
-        await cancel_through(client, mock_http)
-    assert {kw["headers"]["Authorization"] for _, _, kw in mock_http.sent()} == {"Bearer from-arg"}
-
-
-async def test_api_key_from_the_environment(
-    mock_http: Any, ssl_context: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("AIOMSG_8X8_API_KEY", "from-env")
-    async with aiomsg.EightByEight(ssl=ssl_context, retry=NO_RETRY) as client:
-        await cancel_through(client, mock_http)
-    assert {kw["headers"]["Authorization"] for _, _, kw in mock_http.sent()} == {"Bearer from-env"}
-
-
-async def test_revicom_token_from_argument_and_environment(
-    mock_http: Any, ssl_context: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    mock_http.post(re.compile(r".*"), payload={"errors": False, "items": []}, repeat=True)
-    monkeypatch.setenv("AIOMSG_REVICOM_TOKEN", "env-token")
-    async with aiomsg.Revicom(ssl=ssl_context, retry=NO_RETRY) as client:
-        await client.stop_batch(UUIDS)
-    async with aiomsg.Revicom(token="arg-token", ssl=ssl_context, retry=NO_RETRY) as client:
-        await client.stop_batch(UUIDS)
-    sent = [(str(url), kw["headers"]["Authorization"]) for _, url, kw in mock_http.sent()]
-    assert sent == [
-        ("https://direct.revicom.ltd/api/v1/message/stop", "Basic env-token"),
-        ("https://direct.revicom.ltd/api/v1/message/stop", "Basic arg-token"),
-    ]
 
 
 @pytest.mark.parametrize(
@@ -137,67 +109,6 @@ def test_a_non_string_key_is_rejected() -> None:
 
 
 # --------------------------------------------------------------------- base URLs
-
-
-@pytest.mark.parametrize(
-    ("region", "chatapps", "sms"),
-    [
-        ("ap", "https://chatapps.8x8.com", "https://sms.8x8.com"),
-        ("us", "https://chatapps.us.8x8.com", "https://sms.us.8x8.com"),
-        ("eu", "https://chatapps.8x8.uk", "https://sms.8x8.uk"),
-        ("id", "https://chatapps.8x8.id", "https://sms.8x8.id"),
-    ],
-)
-async def test_regions_use_the_spec_servers(
-    mock_http: Any, ssl_context: ssl.SSLContext, region: str, chatapps: str, sms: str
-) -> None:
-    async with aiomsg.EightByEight(
-        api_key="k", region=region, ssl=ssl_context, retry=NO_RETRY
-    ) as client:
-        urls = await cancel_through(client, mock_http)
-    path = f"/api/v1/subaccounts/acme-sub_01/messages/{UMID}"
-    assert urls == (chatapps + path, sms + path)
-
-
-def test_default_region_is_asia_pacific() -> None:
-    assert aiomsg.EightByEight(api_key="k").region == "ap"
-
-
-@pytest.mark.parametrize("region", ["AP", "asia", "", "uk"])
-def test_unknown_region(region: str) -> None:
-    with pytest.raises(aiomsg.ConfigurationError, match="region"):
-        aiomsg.EightByEight(api_key="k", region=region)
-
-
-async def test_base_urls_from_arguments_then_environment(
-    mock_http: Any, ssl_context: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("AIOMSG_8X8_CHATAPPS_URL", "https://chat.env.example/base")
-    monkeypatch.setenv("AIOMSG_8X8_SMS_URL", "https://sms.env.example")
-    async with aiomsg.EightByEight(api_key="k", region="us", ssl=ssl_context, retry=NO_RETRY) as c:
-        from_env = await cancel_through(c, mock_http)
-    mock_http.requests.clear()
-    async with aiomsg.EightByEight(
-        api_key="k",
-        chatapps_url="http://127.0.0.1:8080/",
-        sms_url="http://localhost:9",
-        ssl=ssl_context,
-        retry=NO_RETRY,
-    ) as c:
-        from_args = await cancel_through(c, mock_http)
-    path = f"/api/v1/subaccounts/acme-sub_01/messages/{UMID}"
-    assert from_env == ("https://chat.env.example/base" + path, "https://sms.env.example" + path)
-    assert from_args == ("http://127.0.0.1:8080" + path, "http://localhost:9" + path)
-
-
-async def test_revicom_url_from_the_environment(
-    mock_http: Any, ssl_context: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("AIOMSG_REVICOM_URL", "http://[::1]:8081")
-    mock_http.post(re.compile(r".*"), payload={"errors": False, "items": []})
-    async with aiomsg.Revicom(token="t", ssl=ssl_context, retry=NO_RETRY) as client:
-        await client.stop_batch(UUIDS)
-    assert str(mock_http.only_request()[1]) == "http://[::1]:8081/api/v1/message/stop"
 
 
 @pytest.mark.parametrize(
@@ -330,3 +241,70 @@ async def test_no_unclosed_session_warnings(mock_http: Any, ssl_context: ssl.SSL
     assert ours == ([], [])
     assert [w.split(" <")[0] for w in unclosed(records)] == ["Unclosed client session"]
     assert reported == ["Unclosed client session"]
+
+
+# ------------------------------------------------------------------ shared options
+
+CLIENTS = [
+    pytest.param(lambda **kw: aiomsg.EightByEight(api_key="k", **kw), id="EightByEight"),
+    pytest.param(lambda **kw: aiomsg.Revicom(token="t", **kw), id="Revicom"),
+]
+BAD_OPTIONS = [
+    ("retry", 3, "retry must be an aiomsg.RetryPolicy or None"),
+    ("retry_budget", 500, "retry_budget must be an aiomsg.RetryBudget or None"),
+    ("min_tls_version", "1.3", "min_tls_version must be an ssl.TLSVersion"),
+    ("connector_limit", 0, "connector_limit must be a whole number, at least 1"),
+    ("connector_limit", True, "connector_limit must be a whole number, at least 1"),
+    ("max_response_size", 1.5, "max_response_size must be a whole number of bytes"),
+    ("on_request", "print", "on_request must be a callable or None"),
+    ("trace_configs", [object()], "trace_configs must be a list or tuple of aiohttp"),
+    ("rate_limit", 100, "rate_limit must be an aiomsg.RateLimit"),
+    ("ssl", True, "ssl must be an ssl.SSLContext"),
+    ("session", object(), "session must be an aiohttp.ClientSession"),
+]
+
+
+@pytest.mark.parametrize("make", CLIENTS)
+@pytest.mark.parametrize(("option", "value", "message"), BAD_OPTIONS)
+def test_every_client_checks_the_shared_options_alike(
+    make: Any, option: str, value: object, message: str
+) -> None:
+    with pytest.raises(aiomsg.ConfigurationError) as info:
+        make(**{option: value})
+    assert str(info.value).startswith(message)
+
+
+def args_entries(doc: str) -> dict[str, str]:
+    """The ``Args:`` entries of a Google-style docstring: name to its whole text."""
+    section = re.search(r"^Args:\n((?:[ ]+\S.*\n?)+)", doc, re.M)
+    assert section is not None, doc
+    entries: dict[str, str] = {}
+    for name, text in re.findall(r"^    (\w+): (.*(?:\n {8}.*)*)", section.group(1), re.M):
+        assert name not in entries, f"{name} documented twice"
+        entries[name] = " ".join(text.split())
+    return entries
+
+
+@pytest.mark.parametrize("client", [aiomsg.EightByEight, aiomsg.Revicom])
+def test_help_documents_every_keyword_of_a_client(client: type) -> None:
+    keywords = set(inspect.signature(client).parameters)
+    assert set(args_entries(inspect.getdoc(client) or "")) == keywords
+
+
+def test_the_shared_options_are_documented_once_for_every_client() -> None:
+    shared = args_entries(inspect.getdoc(BaseClient) or "")
+    assert {"timeout", "retry", "session", "ssl", "min_tls_version"} <= set(shared)
+    for client in (aiomsg.EightByEight, aiomsg.Revicom):
+        documented = args_entries(inspect.getdoc(client) or "")
+        assert {name: documented[name] for name in shared} == shared, client.__name__
+        # Written once: the client's source documents only its own keywords.
+        assert not set(shared) & set(args_entries(source_docstring(client)))
+
+
+def source_docstring(client: type) -> str:
+    """The class docstring as written in its module."""
+    tree = ast.parse(inspect.getsource(inspect.getmodule(client)))  # type: ignore[arg-type]
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == client.__name__:
+            return inspect.cleandoc(ast.get_docstring(node) or "")
+    raise AssertionError(client.__name__)

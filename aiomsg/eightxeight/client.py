@@ -8,7 +8,7 @@ from typing import Final, Literal
 
 import aiohttp
 
-from .._client import BaseClient, check_settings, resolve_base_url, resolve_secret
+from .._client import BaseClient, BaseUrl, Credential
 from .._core import RequestEvent
 from .._errors import ConfigurationError
 from .._limits import DEFAULT_8X8_RATE_LIMIT, DEFAULT_FLOWS_RATE_LIMIT, RateLimit
@@ -17,7 +17,15 @@ from .._transport import DEFAULT_CONNECTOR_LIMIT, DEFAULT_MAX_RESPONSE_SIZE, Tim
 from .chatapps import ChatApps
 from .sms import Sms
 
-__all__ = ["REGIONS", "EightByEight", "Region"]
+__all__ = [
+    "DEFAULT_REGION",
+    "ENV_API_KEY",
+    "ENV_CHATAPPS_URL",
+    "ENV_SMS_URL",
+    "REGIONS",
+    "EightByEight",
+    "Region",
+]
 
 Region = Literal["ap", "us", "eu", "id"]
 
@@ -28,6 +36,18 @@ REGIONS: Final[dict[str, tuple[str, str]]] = {
     "eu": ("https://chatapps.8x8.uk", "https://sms.8x8.uk"),
     "id": ("https://chatapps.8x8.id", "https://sms.8x8.id"),
 }
+#: The region used when none is given.
+DEFAULT_REGION: Final = "ap"
+#: The environment variable read when ``api_key=`` is not given.
+ENV_API_KEY: Final = "AIOMSG_8X8_API_KEY"
+#: The environment variable read when ``chatapps_url=`` is not given.
+ENV_CHATAPPS_URL: Final = "AIOMSG_8X8_CHATAPPS_URL"
+#: The environment variable read when ``sms_url=`` is not given.
+ENV_SMS_URL: Final = "AIOMSG_8X8_SMS_URL"
+
+_API_KEY: Final = Credential(arg="api_key", env=ENV_API_KEY, what="8x8 API key", scheme="Bearer")
+_CHATAPPS_URL: Final = BaseUrl(arg="chatapps_url", env=ENV_CHATAPPS_URL)
+_SMS_URL: Final = BaseUrl(arg="sms_url", env=ENV_SMS_URL)
 
 
 class EightByEight(BaseClient):
@@ -35,7 +55,10 @@ class EightByEight(BaseClient):
 
     Open it with ``async with aiomsg.EightByEight() as client:`` (or call
     ``aclose()``): it holds one pooled HTTP session for both APIs. Every setting
-    comes from the argument, else the environment, else the default.
+    comes from the argument, else the environment, else the default. Besides the
+    arguments below it takes the options every client shares (timeouts, retries,
+    TLS, session, connection and size limits, request hooks), described with the
+    client options.
 
     Args:
         api_key: Sent as a Bearer token (else ``$AIOMSG_8X8_API_KEY``).
@@ -43,29 +66,10 @@ class EightByEight(BaseClient):
         chatapps_url: Chat Apps base URL (else ``$AIOMSG_8X8_CHATAPPS_URL``, else the
             region's host).
         sms_url: SMS base URL (else ``$AIOMSG_8X8_SMS_URL``, else the region's host).
-        timeout: Per-attempt limits: a ``Timeout`` or a float (the total seconds of
-            one attempt). Default ``Timeout()``: connect 10, read 30, total 60.
-        retry: When and how often a call is repeated (default ``RetryPolicy()``:
-            3 attempts, full-jitter backoff, ``Retry-After`` up to 60 s).
-        retry_budget: The retry quota every call of this client draws from
-            (default ``RetryBudget()``, 500 tokens).
-        ssl: Your own ``ssl.SSLContext`` (to trust a private CA, say);
-            certificates are always verified.
-        min_tls_version: The oldest TLS version accepted: TLS 1.3, as 8x8 requires.
-        session: A caller-owned ``aiohttp.ClientSession``: used, never closed; its
-            connector's limits cap this client's concurrency, aiohttp's own silent
-            retry is stopped for this client's requests (so attempts are exactly
-            as configured), and trace configs belong on that session rather than
-            in ``trace_configs=``.
         rate_limit: Pace and concurrency per sub-account, shared by every call
             (default 1,800 requests/s, 8x8's documented limit).
         flows_rate_limit: The same for WhatsApp Flow management (default 100 a
             minute per API key).
-        connector_limit: Connections the client's own session may open at once.
-        max_response_size: The largest answer body read, in bytes; a longer one
-            raises ``APIResponseError``.
-        on_request: Called with a ``RequestEvent`` after every attempt.
-        trace_configs: aiohttp trace configs for the client's own session.
 
     Raises:
         ConfigurationError: A credential or base URL is missing or unusable, or
@@ -79,7 +83,7 @@ class EightByEight(BaseClient):
         self,
         *,
         api_key: str | None = None,
-        region: Region | str = "ap",
+        region: Region | str = DEFAULT_REGION,
         chatapps_url: str | None = None,
         sms_url: str | None = None,
         timeout: Timeout | float | None = None,
@@ -95,34 +99,28 @@ class EightByEight(BaseClient):
         on_request: Callable[[RequestEvent], None] | None = None,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
     ) -> None:
-        key = resolve_secret(api_key, arg="api_key", env="AIOMSG_8X8_API_KEY", what="8x8 API key")
-        check_settings(rate_limit=rate_limit, flows_rate_limit=flows_rate_limit)
+        super().__init__(
+            credential=_API_KEY, secret=api_key,
+            rate_limits={"rate_limit": rate_limit, "flows_rate_limit": flows_rate_limit},
+            timeout=timeout, retry=retry, retry_budget=retry_budget, ssl=ssl,
+            min_tls_version=min_tls_version, session=session, connector_limit=connector_limit,
+            max_response_size=max_response_size, on_request=on_request,
+            trace_configs=trace_configs,
+        )  # fmt: skip
         if not isinstance(region, str) or region not in REGIONS:
             raise ConfigurationError(
                 f"region must be one of {', '.join(REGIONS)} (got {str(region)[:10]!r})"
             )
         default_chatapps, default_sms = REGIONS[region]
-        chatapps_base = resolve_base_url(
-            chatapps_url, arg="chatapps_url", env="AIOMSG_8X8_CHATAPPS_URL",
-            default=default_chatapps,
-        )  # fmt: skip
-        sms_base = resolve_base_url(
-            sms_url, arg="sms_url", env="AIOMSG_8X8_SMS_URL", default=default_sms
-        )
-        super().__init__(
-            timeout=timeout, retry=retry, retry_budget=retry_budget, ssl_context=ssl,
-            min_tls_version=min_tls_version, session=session, connector_limit=connector_limit,
-            max_response_size=max_response_size, on_request=on_request,
-            trace_configs=trace_configs,
-        )  # fmt: skip
-        auth = {"Authorization": f"Bearer {key}"}
         self.region = region
         self.chatapps = ChatApps(
-            self._requester(chatapps_base, auth, key),
+            self._requester(_CHATAPPS_URL.resolve(chatapps_url, default_chatapps)),
             rate_limit=rate_limit,
             flows_rate_limit=flows_rate_limit,
         )
-        self.sms = Sms(self._requester(sms_base, auth, key), rate_limit=rate_limit)
+        self.sms = Sms(
+            self._requester(_SMS_URL.resolve(sms_url, default_sms)), rate_limit=rate_limit
+        )
 
     def __repr__(self) -> str:
         return f"EightByEight(region={self.region!r}, chatapps={self.chatapps!r}, sms={self.sms!r})"

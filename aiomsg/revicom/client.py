@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Final, Literal, cast
 import aiohttp
 import msgspec
 
-from .._client import BaseClient, check_settings, resolve_base_url, resolve_secret
+from .._client import BaseClient, BaseUrl, Credential
 from .._codec import encode
 from .._core import RequestEvent
 from .._errors import APIError, APIResponseError, MissingFromAnswerError, ValidationError
@@ -35,9 +35,17 @@ from .routes import STOP
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["DEFAULT_REVICOM_URL", "Revicom"]
+__all__ = ["DEFAULT_REVICOM_URL", "ENV_TOKEN", "ENV_URL", "Revicom"]
 
+#: The API's host when neither ``base_url=`` nor ``$AIOMSG_REVICOM_URL`` is given.
 DEFAULT_REVICOM_URL: Final = "https://direct.revicom.ltd"
+#: The environment variable read when ``token=`` is not given.
+ENV_TOKEN: Final = "AIOMSG_REVICOM_TOKEN"
+#: The environment variable read when ``base_url=`` is not given.
+ENV_URL: Final = "AIOMSG_REVICOM_URL"
+
+_TOKEN: Final = Credential(arg="token", env=ENV_TOKEN, what="Revicom token", scheme="Basic")
+_BASE_URL: Final = BaseUrl(arg="base_url", env=ENV_URL)
 
 _CODE_OUTCOMES: Final = {
     StopCode.STOPPED: Outcome.STOPPED,
@@ -70,36 +78,23 @@ class Revicom(BaseClient):
     ``token`` (else ``$AIOMSG_REVICOM_TOKEN``) is sent as ``Authorization: Basic
     {token}``; ``base_url`` (else ``$AIOMSG_REVICOM_URL``) overrides the host.
     Open it with ``async with aiomsg.Revicom() as revicom:`` (or call ``aclose()``).
+    Besides the arguments below it takes the options every client shares
+    (timeouts, retries, TLS, session, connection and size limits, request hooks),
+    described with the client options.
 
     Args:
         token: The Basic token (else ``$AIOMSG_REVICOM_TOKEN``).
         base_url: The API's base URL (else ``$AIOMSG_REVICOM_URL``, else
             ``https://direct.revicom.ltd``).
-        timeout: Per-attempt limits: a ``Timeout`` or a float (the total seconds of
-            one attempt). Default ``Timeout()``: connect 10, read 30, total 60.
-        retry: When and how often a call is repeated (default ``RetryPolicy()``:
-            3 attempts, full-jitter backoff, ``Retry-After`` up to 60 s).
-        retry_budget: The retry quota every call of this client draws from
-            (default ``RetryBudget()``, 500 tokens).
-        ssl: Your own ``ssl.SSLContext`` (to trust a private CA, say);
-            certificates are always verified.
-        min_tls_version: The oldest TLS version accepted.
-        session: A caller-owned ``aiohttp.ClientSession``: used, never closed; its
-            connector's limits cap this client's concurrency, aiohttp's own silent
-            retry is stopped for this client's requests (so attempts are exactly
-            as configured), and trace configs belong on that session rather than
-            in ``trace_configs=``.
         rate_limit: Pace and concurrency of stop requests, shared by every call
             (default: unpaced, 32 in flight).
-        connector_limit: Connections the client's own session may open at once.
-        max_response_size: The largest answer body read, in bytes; a longer one
-            raises ``APIResponseError``.
-        on_request: Called with a ``RequestEvent`` after every attempt.
-        trace_configs: aiohttp trace configs for the client's own session.
 
     Raises:
         ConfigurationError: A credential or base URL is missing or unusable, or
             an option is out of range.
+
+    Example:
+        ``async with aiomsg.Revicom() as revicom: await revicom.stop(uuids)``
     """
 
     def __init__(
@@ -119,20 +114,14 @@ class Revicom(BaseClient):
         on_request: Callable[[RequestEvent], None] | None = None,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
     ) -> None:
-        check_settings(rate_limit=rate_limit)
-        secret = resolve_secret(
-            token, arg="token", env="AIOMSG_REVICOM_TOKEN", what="Revicom token"
-        )
-        base = resolve_base_url(
-            base_url, arg="base_url", env="AIOMSG_REVICOM_URL", default=DEFAULT_REVICOM_URL
-        )
         super().__init__(
-            timeout=timeout, retry=retry, retry_budget=retry_budget, ssl_context=ssl,
+            credential=_TOKEN, secret=token, rate_limits={"rate_limit": rate_limit},
+            timeout=timeout, retry=retry, retry_budget=retry_budget, ssl=ssl,
             min_tls_version=min_tls_version, session=session, connector_limit=connector_limit,
             max_response_size=max_response_size, on_request=on_request,
             trace_configs=trace_configs,
         )  # fmt: skip
-        self._api = self._requester(base, {"Authorization": f"Basic {secret}"}, secret)
+        self._api = self._requester(_BASE_URL.resolve(base_url, DEFAULT_REVICOM_URL))
         self._rate_limit = rate_limit
 
     def __repr__(self) -> str:
