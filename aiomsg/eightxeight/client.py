@@ -17,17 +17,32 @@ from .._transport import DEFAULT_CONNECTOR_LIMIT, DEFAULT_MAX_RESPONSE_SIZE, Tim
 from .chatapps import ChatApps
 from .sms import Sms
 
-__all__ = ["REGIONS", "EightByEight", "Region"]
+__all__ = [
+    "API_KEY_ENV",
+    "CHATAPPS_URL_ENV",
+    "REGIONS",
+    "SMS_URL_ENV",
+    "EightByEight",
+    "Region",
+]
 
 Region = Literal["ap", "us", "eu", "id"]
 
-#: Hosts per region, from the ``servers`` lists of 8x8's OpenAPI specs.
 REGIONS: Final[dict[str, tuple[str, str]]] = {
     "ap": ("https://chatapps.8x8.com", "https://sms.8x8.com"),
     "us": ("https://chatapps.us.8x8.com", "https://sms.us.8x8.com"),
     "eu": ("https://chatapps.8x8.uk", "https://sms.8x8.uk"),
     "id": ("https://chatapps.8x8.id", "https://sms.8x8.id"),
 }
+"""The (Chat Apps, SMS) hosts of each region, from the ``servers`` lists of 8x8's
+OpenAPI specs."""
+
+API_KEY_ENV: Final = "AIOMSG_8X8_API_KEY"
+"""The environment variable holding the API key when ``api_key`` is not given."""
+CHATAPPS_URL_ENV: Final = "AIOMSG_8X8_CHATAPPS_URL"
+"""The environment variable holding the Chat Apps base URL when ``chatapps_url`` is not given."""
+SMS_URL_ENV: Final = "AIOMSG_8X8_SMS_URL"
+"""The environment variable holding the SMS base URL when ``sms_url`` is not given."""
 
 
 class EightByEight(BaseClient):
@@ -95,7 +110,7 @@ class EightByEight(BaseClient):
         on_request: Callable[[RequestEvent], None] | None = None,
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
     ) -> None:
-        key = resolve_secret(api_key, arg="api_key", env="AIOMSG_8X8_API_KEY", what="8x8 API key")
+        key = resolve_secret(api_key, arg="api_key", env=API_KEY_ENV, what="8x8 API key")
         check_settings(rate_limit=rate_limit, flows_rate_limit=flows_rate_limit)
         if not isinstance(region, str) or region not in REGIONS:
             raise ConfigurationError(
@@ -103,12 +118,10 @@ class EightByEight(BaseClient):
             )
         default_chatapps, default_sms = REGIONS[region]
         chatapps_base = resolve_base_url(
-            chatapps_url, arg="chatapps_url", env="AIOMSG_8X8_CHATAPPS_URL",
+            chatapps_url, arg="chatapps_url", env=CHATAPPS_URL_ENV,
             default=default_chatapps,
         )  # fmt: skip
-        sms_base = resolve_base_url(
-            sms_url, arg="sms_url", env="AIOMSG_8X8_SMS_URL", default=default_sms
-        )
+        sms_base = resolve_base_url(sms_url, arg="sms_url", env=SMS_URL_ENV, default=default_sms)
         super().__init__(
             timeout=timeout, retry=retry, retry_budget=retry_budget, ssl_context=ssl,
             min_tls_version=min_tls_version, session=session, connector_limit=connector_limit,

@@ -34,9 +34,14 @@ from .models import MAX_STOP_BATCH, StopCode, StopItem, StopRequest, StopResult
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["DEFAULT_REVICOM_URL", "Revicom"]
+__all__ = ["DEFAULT_REVICOM_URL", "TOKEN_ENV", "URL_ENV", "Revicom"]
 
 DEFAULT_REVICOM_URL: Final = "https://direct.revicom.ltd"
+"""Revicom's base URL, used when neither ``base_url`` nor ``URL_ENV`` gives one."""
+TOKEN_ENV: Final = "AIOMSG_REVICOM_TOKEN"
+"""The environment variable holding the token when ``token`` is not given."""
+URL_ENV: Final = "AIOMSG_REVICOM_URL"
+"""The environment variable holding the base URL when ``base_url`` is not given."""
 
 # Stopping is idempotent: a repeated stop of the same uuid changes nothing more.
 STOP: Final = Route("POST", "/api/v1/message/stop", CallKind.IDEMPOTENT)
@@ -122,12 +127,8 @@ class Revicom(BaseClient):
         trace_configs: Sequence[aiohttp.TraceConfig] = (),
     ) -> None:
         check_settings(rate_limit=rate_limit)
-        secret = resolve_secret(
-            token, arg="token", env="AIOMSG_REVICOM_TOKEN", what="Revicom token"
-        )
-        base = resolve_base_url(
-            base_url, arg="base_url", env="AIOMSG_REVICOM_URL", default=DEFAULT_REVICOM_URL
-        )
+        secret = resolve_secret(token, arg="token", env=TOKEN_ENV, what="Revicom token")
+        base = resolve_base_url(base_url, arg="base_url", env=URL_ENV, default=DEFAULT_REVICOM_URL)
         super().__init__(
             timeout=timeout, retry=retry, retry_budget=retry_budget, ssl_context=ssl,
             min_tls_version=min_tls_version, session=session, connector_limit=connector_limit,

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aiomsg._cli_ranges import IndexRanges, ranges_of
-from aiomsg._journal import JobIdentity, Journal, JournalError
+from aiomsg.cli.journal import JobIdentity, Journal, JournalError
+from aiomsg.cli.ranges import IndexRanges, ranges_of
 
 IDENTITY = JobIdentity(
     command="revicom stop", params=(), input_name="ids.txt", input_digest="ab" * 32,

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aiomsg._cli_report import InputOrder, Row
+from aiomsg.cli.report import InputOrder, Row
 from aiomsg.testing import Fault, Simulator
 
 from .support import read_report, run_cli, write_lines

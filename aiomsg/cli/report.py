@@ -1,4 +1,4 @@
-"""Per-item reports of a command-line job: JSON Lines, or CSV when the path ends in .csv.
+"""Per-item reports of a bulk job: JSON Lines, or CSV when the path ends in .csv.
 
 One record per input item: ``index`` (0-based input position), ``line`` (1-based
 line of the input it came from), ``id``, ``outcome``, ``code`` and ``error``, in
