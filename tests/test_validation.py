@@ -387,3 +387,14 @@ def test_msisdn_is_never_echoed() -> None:
         aiomsg.LineUser(msisdn="659123456789012345")
     assert "659123456789012345" not in str(info.value)
     assert "18 characters" in info.value.problem
+
+
+def test_the_public_uuid_check_states_the_rule() -> None:
+    umid = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+    assert aiomsg.check_uuid(umid) == umid
+    for bad in ["3fa85f64-5717-4562-b3fc-2c963f66afa", f" {umid}", umid.replace("-", ""), "é" * 36]:
+        with pytest.raises(aiomsg.ValidationError, match="umid") as caught:
+            aiomsg.check_uuid(bad, "umid")
+        assert "uuid" in caught.value.rule
+    with pytest.raises(aiomsg.ValidationError, match="string"):
+        aiomsg.check_uuid(7, "umid")
