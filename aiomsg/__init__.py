@@ -24,10 +24,12 @@ from ._errors import (
     TLSVersionError,
     UnprocessableEntityError,
     ValidationError,
+    redact,
 )
 from ._limits import RateLimit
 from ._retry import RetryBudget, RetryPolicy
 from ._transport import Timeout
+from ._validation import check_uuid
 from ._version import __version__
 from .bulk import (
     BatchRange,
@@ -116,6 +118,8 @@ __all__ = [
     "UserInfo",
     "ValidationError",
     "__version__",
+    "check_uuid",
+    "redact",
 ]
 
 

@@ -64,6 +64,7 @@ __all__ = [
     "UnprocessableEntityError",
     "ValidationError",
     "error_from_response",
+    "redact",
     "redact_text",
 ]
 
@@ -114,6 +115,18 @@ def redact_text(text: str, secrets: Sequence[str] = (), *, numbers: bool = True)
     """
     text = _mask(text, _forms_of(tuple(secrets)), numbers=False)
     return _mask(text, (), numbers=True) if numbers else text
+
+
+def redact(text: str, secrets: Sequence[str] = ()) -> str:
+    """Mask phone numbers and credentials in ``text``, as aiomsg does in its errors.
+
+    Anything after ``Bearer``/``Basic`` and each of ``secrets`` becomes ``***``; a
+    run of 7 or more digits (a phone number, written with or without separators
+    after ``+``) becomes ``***`` and its last four. Forms a server may echo them in
+    (JSON escapes, percent-encoding) are masked too. For text your program shows or
+    logs that may hold what a user typed, such as a bad input line.
+    """
+    return redact_text(text, secrets)
 
 
 def _mask(text: str, forms: tuple[str, ...], *, numbers: bool) -> str:

@@ -110,8 +110,13 @@ def check_account_id(value: object, field: str = "account_id") -> str:
     return value
 
 
-def check_uuid(value: object, field: str) -> str:
-    """A canonical textual uuid, kept as the caller wrote it (``str``, not ``UUID``)."""
+def check_uuid(value: object, field: str = "uuid") -> str:
+    """A canonical textual uuid, kept as the caller wrote it (``str``, not ``UUID``).
+
+    The form 8x8 umids and batch ids and Revicom message uuids take: 36 characters,
+    hex digits with dashes in place. Anything else raises ``ValidationError``
+    naming ``field``, whose ``rule`` says what a uuid looks like.
+    """
     if type(value) is str and len(value) == 36 and _UUID_RE.fullmatch(value) is not None:
         return value
     value = require_str(field, value)

@@ -58,20 +58,13 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 #: Modules that import a private module of the library from outside their own part.
-KNOWN_PRIVATE_IMPORTS: Mapping[str, str] = {
-    "aiomsg.cli": "imports aiomsg.testing._serve; the cli package work serves through the "
-    "public API",
-    "aiomsg._cli_input": "imports aiomsg._codec, _errors and _validation; the cli package work "
-    "moves what users would need too into the public API",
-}
+KNOWN_PRIVATE_IMPORTS: Mapping[str, str] = {}
 #: Simulator modules that read the client's own request rules.
 KNOWN_CLIENT_RULES_IN_SIMULATOR: Mapping[str, str] = {}
 #: Modules in an import cycle.
 KNOWN_CYCLES: Mapping[str, str] = {}
 #: Modules that spell out a route's path rather than reading it from a routes module.
-KNOWN_ROUTE_COPIES: Mapping[str, str] = {
-    "aiomsg.cli": "builds provider paths itself; to read aiomsg.<provider>.routes",
-}
+KNOWN_ROUTE_COPIES: Mapping[str, str] = {}
 #: Status errors built outside ``error_from_response``, each for a reason that is not
 #: an answer: (module, class) -> why.
 STATUS_ERRORS_WITHOUT_AN_ANSWER: Mapping[tuple[str, str], str] = {

@@ -236,3 +236,23 @@ def test_numbers_written_with_separators_are_masked(number: str) -> None:
 def test_dates_and_ids_in_messages_are_not_mistaken_for_numbers() -> None:
     text = "at 2017-04-19T02:31:19 errorId 91b106f0-c0da-4aba-a43a-7af9c5893a80"
     assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "call +65 9123 4567 now",
+        "call %2B6591234567 now",
+        '{"to": "\\u002B6591234567"}',
+        "Authorization: Bearer sk-live-abc",
+    ],
+)
+def test_the_public_redact_masks_numbers_and_credentials_in_any_form(text: str) -> None:
+    masked = aiomsg.redact(text)
+    assert "9123" not in masked
+    assert "sk-live-abc" not in masked
+    assert masked == redact_text(text)
+
+
+def test_the_public_redact_masks_the_secrets_given() -> None:
+    assert "tok3n" not in aiomsg.redact("token tok3n echoed", ["tok3n"])

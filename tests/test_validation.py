@@ -451,3 +451,14 @@ def test_join_uuids_accepts_exactly_lists_of_uuids_and_encodes_them(
 )
 def test_join_uuids_refuses_look_alikes(values: list[str]) -> None:
     assert join_uuids(values) is None
+
+
+def test_the_public_uuid_check_states_the_rule() -> None:
+    umid = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+    assert aiomsg.check_uuid(umid) == umid
+    for bad in ["3fa85f64-5717-4562-b3fc-2c963f66afa", f" {umid}", umid.replace("-", ""), "é" * 36]:
+        with pytest.raises(aiomsg.ValidationError, match="umid") as caught:
+            aiomsg.check_uuid(bad, "umid")
+        assert "uuid" in caught.value.rule
+    with pytest.raises(aiomsg.ValidationError, match="string"):
+        aiomsg.check_uuid(7, "umid")

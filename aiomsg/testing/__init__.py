@@ -33,7 +33,7 @@ from ._clock import SimClock
 from ._faults import Fault, FaultKind, FaultRule
 from ._recording import RecordedRequest
 from ._routing import ROUTES
-from ._serve import ListenError, populate, serve
+from ._serve import ListenError, parse_faults, parse_latency, parse_rate, populate, serve
 from ._simulator import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_API_KEY,
@@ -62,6 +62,9 @@ __all__ = [
     "SimFlow",
     "SimMessage",
     "Simulator",
+    "parse_faults",
+    "parse_latency",
+    "parse_rate",
     "populate",
     "serve",
 ]

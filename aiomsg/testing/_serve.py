@@ -412,32 +412,3 @@ def parse_rate(text: str, what: str) -> float | None:
     if not (rate > 0 and math.isfinite(rate)):
         raise ValueError(f"{what}: expected a positive number of requests per second")
     return rate
-
-
-async def serve_command(args: Any) -> None:
-    """``aiomsg simulator``: its options (an ``argparse.Namespace``) to ``serve()``."""
-    if not 0.0 <= args.fault_rate <= 1.0:
-        raise ValueError(f"--fault-rate must be from 0 to 1, got {args.fault_rate}")
-    for name in ("revicom_count", "sms", "chatapps", "line", "flows"):
-        if getattr(args, f"seed_{name}") < 0:
-            raise ValueError(f"--seed-{name.replace('_', '-')} must be >= 0")
-    await serve(
-        args.host,
-        args.port,
-        args.tls,
-        handle_signals=True,
-        seed_data=not args.no_demo_data,
-        seed_revicom=args.seed_revicom,
-        seed_revicom_count=args.seed_revicom_count,
-        seed_sms=args.seed_sms,
-        seed_chatapps=args.seed_chatapps,
-        seed_line=args.seed_line,
-        seed_flows=args.seed_flows,
-        seed_dir=args.seed_dir,
-        fault_rate=args.fault_rate,
-        faults=parse_faults(args.faults),
-        latency=None if args.latency is None else parse_latency(args.latency),
-        rate_limit=parse_rate(args.rate_limit, "--rate-limit"),
-        revicom_rate_limit=parse_rate(args.revicom_rate_limit, "--revicom-rate-limit"),
-        flow_delete_status=args.flow_delete_status,
-    )

@@ -275,7 +275,7 @@ def test_every_alias_of_a_file_is_refused(
 
 
 def test_distinct_files_are_not_refused(tmp_path: Path) -> None:
-    from aiomsg._cli_paths import Role, first_clash
+    from aiomsg.cli.paths import Role, first_clash
 
     (tmp_path / "in.txt").write_text("x\n")
     (tmp_path / "sub").mkdir()

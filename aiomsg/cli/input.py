@@ -1,4 +1,4 @@
-"""Command-line inputs: ids one per line, or LINE messages as JSON Lines.
+"""Inputs of a bulk job: ids one per line, or LINE messages as JSON Lines.
 
 An input is read several times (check everything, then send), never held in
 memory: a file is re-read from disk, and standard input is first copied to a
@@ -13,25 +13,24 @@ from __future__ import annotations
 
 import hashlib
 import io
-import itertools
 import os
 import shutil
 import stat
 import sys
 import tempfile
-import uuid
-from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Final, Literal
+from typing import TYPE_CHECKING, BinaryIO, Final, Literal
 
 import msgspec
 
-from ._cli_ranges import IndexRanges
-from ._codec import encode
-from ._errors import ValidationError, redact_text
-from ._validation import UUID_RULE, is_uuid
-from .eightxeight.models import LineNotification, as_line_notification
+from aiomsg import ValidationError, check_uuid, redact
+from aiomsg.eightxeight.models import as_line_notification
+
+from .ranges import IndexRanges
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 __all__ = [
     "MAX_PROBLEMS_SHOWN",
@@ -39,11 +38,8 @@ __all__ = [
     "InputFile",
     "ItemKind",
     "Problem",
-    "Repeat",
     "Scan",
-    "find_repeats",
-    "line_message",
-    "line_message_id",
+    "decode_json",
     "masked_id",
     "problem_of",
     "shown",
@@ -60,23 +56,13 @@ _READ_BUFFER: Final = 1 << 20
 #: Longest bad value shown in a message or kept as a report ``id``.
 _SHOWN_LIMIT: Final = 40
 _ID_LIMIT: Final = 100
-# clientMessageIds the command line gives messages that have none: a uuid5 of the
-# message's canonical encoding, so identical lines share one id (the library then
-# sends such a message once per request and reports every position), and a resumed
-# run and a reconciliation use the same id.
-_CLIENT_MESSAGE_ID_NAMESPACE: Final = uuid.UUID("5d0f8a8e-6c1b-4f1e-9a55-6e0d3c7b2a41")
 
 
 class InputError(Exception):
     """The input cannot be read; the message names it and says why."""
 
 
-class _MessageId(msgspec.Struct, rename="camel"):
-    client_message_id: Any = None
-
-
-_decode_message_id: Final = msgspec.json.Decoder(_MessageId).decode
-_decode_json: Final = msgspec.json.Decoder().decode
+decode_json: Final = msgspec.json.Decoder().decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +86,6 @@ class Scan:
     invalid: IndexRanges = field(default_factory=IndexRanges)
     problems: list[Problem] = field(default_factory=list)
 
-    @property
-    def invalid_count(self) -> int:
-        return self.invalid.count
-
 
 class _SpoolReader(io.RawIOBase):
     """Reads a file by descriptor at its own offset (``pread``), so that several
@@ -117,7 +99,7 @@ class _SpoolReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int:
         view = memoryview(buffer).cast("B")
         data = os.pread(self._fd, len(view), self._offset)
         n = len(data)
@@ -255,7 +237,7 @@ def _note(scan: Scan, index: int, lineno: int, message: str) -> None:
 
 def _masked(item: bytes, limit: int) -> str:
     # Masked before it is cut short, so that a cut never leaves part of a number.
-    text = redact_text(item.decode("utf-8", "replace"))
+    text = redact(item.decode("utf-8", "replace"))
     if len(text) > limit:
         text = text[: limit - 3] + "..."
     return text
@@ -274,25 +256,29 @@ def masked_id(item: bytes) -> str:
 
 def _id_problem(item: bytes) -> str | None:
     # The library's own rule (umids, batch ids and Revicom uuids are uuids).
-    if len(item) == 36 and item.isascii() and is_uuid(item.decode("ascii")):
-        return None
-    return f"{shown(item)} is not {UUID_RULE}"
+    try:
+        check_uuid(item.decode("utf-8", "replace"), "id")
+    except ValidationError as exc:
+        return f"{shown(item)} is not {exc.rule}"
+    return None
 
 
 def _message_problem(item: bytes) -> str | None:
     try:
-        obj = _decode_json(item)
+        obj = decode_json(item)
     except msgspec.DecodeError as exc:
-        return redact_text(f"not valid JSON ({exc})")
+        return redact(f"not valid JSON ({exc})")
     if not isinstance(obj, dict):
         return (
             "expected a JSON object (one LINE Notification message in the API's "
             f"camelCase shape), got {_json_type(obj)}"
         )
     try:
-        encode(as_line_notification(obj, "message"), "message")
+        # Decoded JSON holds only text msgspec can encode again (it refuses lone
+        # surrogates when decoding): building the message checks it whole.
+        as_line_notification(obj, "message")
     except ValueError as exc:  # aiomsg.ValidationError names the field and the rule
-        return redact_text(str(exc))
+        return redact(str(exc))
     return None
 
 
@@ -317,94 +303,3 @@ def _json_type(obj: object) -> str:
     if isinstance(obj, bool):
         return "a boolean"
     return "a number"
-
-
-def derived_message_id(message: LineNotification, scope: str) -> str:
-    """The clientMessageId of a message that has none: a uuid5 of the job's input
-    digest (``scope``) and the message's canonical encoding (fields in a fixed order,
-    no whitespace). Identical messages of one input share it, however their lines were
-    written, and every run over that input gives the same id; the same message in
-    another input gets another id, so reconciling by id stays unambiguous."""
-    canonical = encode(msgspec.structs.replace(message, client_message_id=msgspec.UNSET))
-    return str(uuid.uuid5(_CLIENT_MESSAGE_ID_NAMESPACE, f"{scope}\n{canonical.decode()}"))
-
-
-def line_message(item: bytes, scope: str) -> LineNotification:
-    """A checked JSONL line as the message to send, with a clientMessageId."""
-    message = as_line_notification(_decode_json(item), "message")
-    if message.client_message_id is msgspec.UNSET:
-        cmid = derived_message_id(message, scope)
-        message = msgspec.structs.replace(message, client_message_id=cmid)
-    return message
-
-
-def line_message_id(item: bytes, scope: str) -> str | None:
-    """The clientMessageId a JSONL line is (or would be) sent with; for a line that is
-    not a valid message, its clientMessageId if it has one."""
-    try:
-        cmid = _decode_message_id(item).client_message_id
-    except msgspec.DecodeError:
-        return None
-    if isinstance(cmid, str):
-        return cmid
-    if cmid is not None:
-        return None
-    try:
-        return derived_message_id(as_line_notification(_decode_json(item), "message"), scope)
-    except (ValidationError, msgspec.DecodeError):
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class Repeat:
-    """A LINE message whose clientMessageId an earlier position of the job already
-    has: it is never sent. ``identical``: the same message (it gets the first one's
-    outcome); otherwise another message reusing the id (failed)."""
-
-    first: int
-    first_line: int
-    identical: bool
-
-
-def _hash64(data: bytes) -> int:
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
-
-
-def find_repeats(
-    source: InputFile, lo: int, hi: int, invalid: IndexRanges, scope: str
-) -> dict[int, Repeat]:
-    """The positions of ``[lo, hi)`` whose clientMessageId an earlier valid position
-    already has (a clientMessageId is sent at most once per job).
-
-    Two passes, so that memory follows the repeats, not the input: the first keeps
-    8 bytes per message (a hash of its clientMessageId) and sorts them; the second,
-    only when some hash repeats, compares the ids and messages behind those hashes.
-    """
-    hashes = array("Q")
-    bad = invalid.cursor()
-    for index, _, item in source.items(lo, hi):
-        if index in bad:
-            continue
-        hashes.append(_hash64((line_message_id(item, scope) or "").encode()))
-    ordered = sorted(hashes)
-    del hashes
-    repeated = {b for a, b in itertools.pairwise(ordered) if a == b}
-    del ordered
-    if not repeated:
-        return {}
-    firsts: dict[str, tuple[int, int, bytes]] = {}
-    found: dict[int, Repeat] = {}
-    bad = invalid.cursor()
-    for index, lineno, item in source.items(lo, hi):
-        if index in bad:
-            continue
-        cmid = line_message_id(item, scope) or ""
-        if _hash64(cmid.encode()) not in repeated:
-            continue
-        digest = hashlib.blake2b(encode(line_message(item, scope)), digest_size=16).digest()
-        first = firsts.get(cmid)
-        if first is None:
-            firsts[cmid] = (index, lineno, digest)
-        else:
-            found[index] = Repeat(first[0], first[1], identical=first[2] == digest)
-    return found

@@ -1,4 +1,4 @@
-"""Report records come in input order, each with its input line, whatever order the
+"""Reports: one record per input item, JSON Lines or CSV, in input order whatever order
 requests finish in; the reorder buffer is bounded and says when it overflowed."""
 
 from __future__ import annotations
@@ -8,12 +8,47 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aiomsg._cli_report import InputOrder, Row
+from aiomsg.cli.report import InputOrder, Row
 from aiomsg.testing import Fault, Simulator
 
-from .support import read_report, run_cli, write_lines
+from .support import (
+    by_index,
+    read_report,
+    run_cli,
+    uuids,
+    write_lines,
+)
 
 SUB = "sim-sub"
+
+
+def _csv(path: Path) -> list[dict[str, object]]:
+    copy = path.with_name("upper.csv")
+    copy.write_bytes(path.read_bytes())
+    return read_report(copy)
+
+
+async def test_reports_account_for_every_line_in_jsonl_and_csv(
+    sim: Simulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    ids = [*sim.add_revicom_messages(30), *uuids(20)]
+    source = write_lines(tmp_path / "uuids.txt", ids)
+    for name in ("report.jsonl", "report.csv", "REPORT.CSV"):
+        report = tmp_path / name
+        result = await run_cli("revicom", "stop", str(source), "--report", str(report), env=env)
+        assert result.code == 1
+        rows = by_index(read_report(report) if name != "REPORT.CSV" else _csv(report), 50)
+        assert [r["id"] for r in rows] == ids
+        assert [r["outcome"] for r in rows] == ["stopped"] * 30 + ["not_found"] * 20
+
+
+async def test_report_to_stdout(sim: Simulator, env: dict[str, str]) -> None:
+    ids = sim.add_revicom_messages(3)
+    result = await run_cli(
+        "revicom", "stop", "--report", "-", env=env, stdin="\n".join(ids).encode()
+    )
+    assert result.code == 0
+    assert len(result.out.splitlines()) == 3
 
 
 async def test_records_are_in_input_order_with_their_line_numbers(

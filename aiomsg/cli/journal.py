@@ -1,4 +1,4 @@
-"""The resume journal of a command-line bulk job: what is finished, what was in flight.
+"""The resume journal of a bulk job: what is finished, what was in flight.
 
 A journal is a JSON Lines file, appended to and never rewritten::
 
@@ -45,10 +45,11 @@ from typing import Final
 
 import msgspec
 
-from ._cli_ranges import IndexRanges
-from .bulk import Outcome
+from aiomsg.bulk import Outcome
 
-__all__ = ["JobIdentity", "Journal", "JournalError", "Run", "is_journal"]
+from .ranges import IndexRanges
+
+__all__ = ["Finished", "JobIdentity", "Journal", "JournalError", "Run", "is_journal"]
 
 FORMAT: Final = "aiomsg"
 VERSION: Final = 2
@@ -57,8 +58,8 @@ SYNC_INTERVAL: Final = 0.5
 
 Run = tuple[int, str, int | None, str | None]
 """A run of consecutive items with the same outcome: (count, outcome, code, error)."""
-Row = tuple[int, str, int | None, str | None]
-"""One replayed item: (index, outcome, code, error)."""
+Finished = tuple[int, str, int | None, str | None]
+"""One item an earlier run finished, as replayed: (index, outcome, code, error)."""
 
 _OUTCOMES: Final = frozenset(o.value for o in Outcome)
 # How every header starts (msgspec writes the fields in order): a file holding
@@ -311,7 +312,7 @@ class Journal:
         """Positions a LINE request carried in an earlier run whose answer never came."""
         return self.sent.minus(self.done)
 
-    def replay(self) -> Iterator[Row]:
+    def replay(self) -> Iterator[Finished]:
         """The outcomes earlier runs recorded, one per position, in ascending position.
 
         Records are read back one at a time (merged by position, since requests
@@ -321,7 +322,7 @@ class Journal:
             return
         firsts = self._firsts
         order = sorted(range(len(firsts)), key=firsts.__getitem__)
-        heap: list[tuple[int, int, Row, Iterator[Row]]] = []
+        heap: list[tuple[int, int, Finished, Iterator[Finished]]] = []
         k = 0
         with open(self.path, "rb") as f:
             while True:
@@ -396,7 +397,7 @@ def is_journal(path: str) -> bool:
         return False
 
 
-def _rows(record: _Record) -> Iterator[Row]:
+def _rows(record: _Record) -> Iterator[Finished]:
     assert record.done is not None
     assert record.r is not None
     positions = (i for start, stop in record.done for i in range(start, stop))

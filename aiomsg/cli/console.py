@@ -1,20 +1,20 @@
-"""What a command-line job shows while it runs and when it ends, on standard error.
+"""What a job shows while it runs, on standard error: messages and the progress bar.
 
 The progress bar is tqdm's (small, pure Python, no dependencies; it sizes itself to
 the terminal and computes rate and ETA); it is drawn only when standard error is a
-terminal, so logs and pipes get the summary alone.
+terminal, so logs and pipes get the summary alone. tqdm is imported when a bar is
+drawn, not when the command line starts.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, NoReturn
 
-from .bulk import Outcome
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
-__all__ = ["ProgressBar", "format_summary", "say"]
+__all__ = ["ProgressBar", "say"]
 
 
 def say(message: str) -> None:
@@ -27,9 +27,10 @@ class ProgressBar:
     """Items done out of ``total``, rate and ETA; a no-op when not on a terminal."""
 
     def __init__(self, *, total: int, initial: int, desc: str, enabled: bool) -> None:
-        self._bar: Any = None
+        self._bar: tqdm[NoReturn] | None = None
         if enabled and sys.stderr.isatty():
-            tqdm = importlib.import_module("tqdm").tqdm
+            from tqdm import tqdm
+
             self._bar = tqdm(
                 total=total,
                 initial=initial,
@@ -59,28 +60,3 @@ class ProgressBar:
         bar, self._bar = self._bar, None
         if bar is not None:
             bar.close()
-
-
-def format_summary(
-    *,
-    title: str,
-    counts: Mapping[str, int],
-    items: int,
-    done: int,
-    requests: int,
-    retries: int,
-    elapsed: float,
-    notes: list[str],
-) -> str:
-    """Counts per outcome (the non-zero ones), requests, retries and time, as a few
-    aligned lines. ``done``: the items processed, out of ``items`` (the caller counts
-    them once, so that every line agrees)."""
-    rate = f", {done / elapsed:,.0f} items/s" if elapsed > 0 and done else ""
-    lines = [f"{title}: {done:,} of {items:,} items in {elapsed:.1f} s{rate}"]
-    for outcome in Outcome:
-        n = counts.get(outcome.value, 0)
-        if n:
-            lines.append(f"  {outcome.value:<14} {n:>12,}")
-    lines.append(f"  requests {requests:,}, retries {retries:,}")
-    lines.extend(f"  {note}" for note in notes)
-    return "\n".join(lines)

@@ -17,7 +17,7 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._journal import is_journal
+from .journal import is_journal
 
 __all__ = ["Role", "file_key", "first_clash"]
 

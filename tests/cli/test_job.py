@@ -1,9 +1,10 @@
-"""What a resume sends again: items whose request failed as a whole (not an answer
-about the item) are retried once the cause is fixed; answers and bad input are final;
-a journal is tied to the endpoint it was made against."""
+"""Running a job: resuming after kill -9 loses nothing and redoes nothing finished; items
+whose request failed as a whole (not an answer about the item) are sent again once the
+cause is fixed; answers and bad input are final."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 from aiomsg.testing import Fault, Simulator
@@ -12,18 +13,29 @@ from .support import (
     by_index,
     cli_env,
     journal_records,
+    kill,
     line_messages,
     read_report,
     run_cli,
     sent_message_ids,
     sent_uuids,
+    start_cli,
     uuids,
+    wait_until,
     write_jsonl,
     write_lines,
 )
 
 SUB = "sim-sub"
 LINE_ROUTE = "chatapps.send_line_notification_batch"
+
+
+def _done(journal: Path) -> list[dict[str, object]]:
+    return [r for r in journal_records(journal) if "done" in r]
+
+
+def _partials(path: Path) -> list[Path]:
+    return sorted(path.glob(".report.jsonl.*.partial"))
 
 
 def _done_positions(journal: Path) -> set[int]:
@@ -33,6 +45,98 @@ def _done_positions(journal: Path) -> set[int]:
         for start, stop in record.get("done", [])
         for i in range(start, stop)
     }
+
+
+async def test_kill_9_mid_stop_then_resume(
+    sim: Simulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    ids = uuids(200_000)
+    source = write_lines(tmp_path / "uuids.txt", ids)
+    journal, report = tmp_path / "job.journal", tmp_path / "report.jsonl"
+    args = ("revicom", "stop", str(source), "--journal", str(journal), "--report", str(report))
+    # Six requests go through; every later one stalls, so the kill lands mid-job.
+    sim.inject(Fault.stall(60), route="revicom.stop", after=6, probability=1.0)
+
+    proc = await start_cli(*args, "--concurrency", "2", env=env, stderr=tmp_path / "err")
+    try:
+        await wait_until(
+            lambda: len(_done(journal)) == 6 and len(sim.requests) == 8,
+            "six finished requests and two stalled ones",
+        )
+    finally:
+        await kill(proc)
+    assert proc.returncode == -signal.SIGKILL
+    first = list(sim.requests)
+    finished = {u for r in first if r.status == 200 for u in r.body["uuids"]}
+    stalled = {u for r in first if r.status is None for u in r.body["uuids"]}
+    assert len(finished) == 60_000
+    assert len(stalled) == 20_000
+    # The killed run put no half report in place; its partial file is beside it.
+    assert not report.exists()
+    (partial,) = _partials(tmp_path)
+    assert {r["id"] for r in read_report(partial.rename(tmp_path / "partial.jsonl"))} <= finished
+    sim.clear_faults()
+
+    result = await run_cli(*args, env=env)
+
+    assert result.code == 1, result.err  # the uuids are unknown to the simulator
+    rows = by_index(read_report(report), 200_000)
+    assert [r["id"] for r in rows] == ids
+    assert {r["outcome"] for r in rows} == {"not_found"}
+    resent = sent_uuids(sim.requests[len(first) :])
+    assert finished.isdisjoint(resent), "finished chunks are not sent again"
+    assert stalled <= set(resent), "requests in flight are stops: safe to repeat"
+    assert sorted(resent) == sorted(set(ids) - finished)  # each remaining uuid once
+    assert "60,000 items finished by earlier runs" in result.err
+
+    # A finished job re-run sends nothing and still reports everything.
+    before = len(sim.requests)
+    again = await run_cli(*args, "--report", str(tmp_path / "again.csv"), env=env)
+    assert again.code == 1
+    assert len(sim.requests) == before
+    by_index(read_report(tmp_path / "again.csv"), 200_000)
+
+
+async def test_kill_9_with_a_line_request_in_flight(
+    sim: Simulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    messages = line_messages(5_000)
+    source = write_jsonl(tmp_path / "messages.jsonl", messages)
+    journal, report = tmp_path / "line.journal", tmp_path / "report.jsonl"
+    args = ("8x8", "line", "send", SUB, str(source), "--journal", str(journal))
+    sim.inject(Fault.stall(60), route=LINE_ROUTE, after=2)  # the third request hangs
+
+    proc = await start_cli(*args, "--concurrency", "1", env=env, stderr=tmp_path / "err")
+    try:
+        await wait_until(lambda: len(sim.requests) == 3, "the third request to arrive")
+    finally:
+        await kill(proc)
+    in_flight = sent_message_ids(sim.requests[2:])
+    assert len(in_flight) == 1_000
+    records = journal_records(journal)
+    assert {"sent": [[2000, 3000]]} in records, "journaled before it left"
+    sim.clear_faults()
+
+    # Resumed without --resend-unknown: the messages in flight are not sent again.
+    held = await run_cli(*args, "--report", str(report), env=env)
+    assert held.code == 1, held.err
+    second = sim.requests[3:]
+    assert len(second) == 2
+    assert set(in_flight).isdisjoint(sent_message_ids(second))
+    rows = by_index(read_report(report), 5_000)
+    assert {r["outcome"] for r in rows[:2000] + rows[3000:]} == {"accepted"}
+    assert {r["outcome"] for r in rows[2000:3000]} == {"unknown"}
+    assert [r["id"] for r in rows[2000:3000]] == in_flight  # reconcilable by clientMessageId
+    assert "--resend-unknown" in rows[2000]["error"]
+
+    # Asked to, it sends them again (with the same clientMessageIds) and nothing else.
+    resent = await run_cli(*args, "--resend-unknown", "--report", str(report), env=env)
+    assert resent.code == 0, resent.err
+    third = sim.requests[5:]
+    assert sent_message_ids(third) == in_flight
+    rows = by_index(read_report(report), 5_000)
+    assert {r["outcome"] for r in rows} == {"accepted"}
+    assert len(sim.find_messages(api="chatapps")) == 5_000
 
 
 async def test_a_cancel_refused_401_is_sent_again_once_the_key_is_fixed(
@@ -168,34 +272,3 @@ async def test_a_line_request_refused_is_sent_again_but_one_that_may_have_arrive
     third = await run_cli(*args, "--resend-unknown", env=env)
     assert third.code == 0, third.err
     assert sent_message_ids(sim.requests[4:]) == maybe
-
-
-async def test_a_journal_is_refused_against_another_endpoint(
-    sim: Simulator, env: dict[str, str], tmp_path: Path
-) -> None:
-    ids = sim.add_revicom_messages(4)
-    source = write_lines(tmp_path / "uuids.txt", ids)
-    journal = tmp_path / "stop.journal"
-    made = await run_cli("revicom", "stop", str(source), "--journal", str(journal), env=env)
-    assert made.code == 0, made.err
-    content = journal.read_bytes()
-    other_url = sim.revicom_url.replace("127.0.0.1", "localhost")
-
-    elsewhere = await run_cli(
-        "revicom", "stop", str(source), "--journal", str(journal), "--base-url", other_url,
-        env=env,
-    )  # fmt: skip
-
-    assert elsewhere.code == 2
-    assert "belongs to another job" in elsewhere.err
-    assert f"against base_url {sim.revicom_url}" in elsewhere.err
-    assert journal.read_bytes() == content
-    assert len(sim.requests) == 1
-
-    umids = write_lines(tmp_path / "umids.txt", sim.add_sms_messages(2).umids)
-    sms = ("8x8", "sms", "cancel", SUB, str(umids), "--journal", str(tmp_path / "sms.journal"))
-    assert (await run_cli(*sms, env=env)).code == 0
-    region = await run_cli(*sms, "--region", "eu", env=env)
-    assert region.code == 2
-    assert "region eu" in region.err
-    assert len(sim.requests) == 3

@@ -12,7 +12,15 @@ from pathlib import Path
 
 from aiomsg.testing import Simulator
 
-from .support import command, kill, run_cli, wait_exit, write_lines
+from .support import (
+    command,
+    kill,
+    run_cli,
+    wait_exit,
+    write_lines,
+)
+
+SUB = "sim-sub"
 
 
 def _read_all(fd: int) -> bytes:
@@ -45,6 +53,29 @@ async def _run_on_a_terminal(*args: str, env: dict[str, str]) -> tuple[int, str]
         await kill(proc)
         os.close(main)
     return code, output.decode(errors="replace")
+
+
+async def test_quiet_silences_progress_and_summary_not_results(
+    sim: Simulator, env: dict[str, str]
+) -> None:
+    seeded = sim.add_sms_messages(2)
+    assert seeded.batch_id is not None
+    batch = await run_cli("8x8", "sms", "cancel-batch", SUB, seeded.batch_id, "--quiet", env=env)
+    assert batch.code == 0
+    assert batch.out.startswith(f"batch {seeded.batch_id}: 2 scheduled messages cancelled")
+    assert batch.err == ""
+    flow = sim.add_flow("channel-1", status="DRAFT")
+    deleted = await run_cli(
+        "8x8", "flows", "delete", sim.account_id, "channel-1", flow, "--quiet", env=env
+    )
+    assert deleted.code == 0
+    assert flow in deleted.out
+    assert deleted.err == ""
+    missing = await run_cli(
+        "8x8", "flows", "delete", sim.account_id, "channel-1", flow, "--quiet", env=env
+    )
+    assert missing.code == 1
+    assert "404" in missing.err  # errors are still shown
 
 
 async def test_progress_bar_on_a_terminal(

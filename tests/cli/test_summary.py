@@ -1,5 +1,5 @@
-"""Say what happened: exit codes that tell request failures from answers, summaries
-whose every line agrees with the report, help that lists only what applies."""
+"""The summary and exit codes: requests failing as a whole exit 4 and a re-run sends them;
+every summary line agrees with the report."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ import socket
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
-from aiomsg.cli import main
 from aiomsg.testing import Fault, Simulator
 
 from .support import (
@@ -34,6 +31,10 @@ def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _summary(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
 
 
 async def test_requests_failing_as_a_whole_exit_4_and_a_rerun_sends_them(
@@ -67,17 +68,6 @@ async def test_a_single_request_failing_exits_4(sim: Simulator) -> None:
     assert flow.code == 4, flow.err
 
 
-def test_every_exit_code_is_in_the_help(capsys: pytest.CaptureFixture[str]) -> None:
-    for args in (["--help"], ["revicom", "stop", "--help"], ["8x8", "line", "send", "--help"]):
-        with pytest.raises(SystemExit):
-            main(args)
-        text = capsys.readouterr().out
-        for code in range(5):
-            assert re.search(rf"^  {code}  \S", text, re.M), (args, code)
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-    assert "`4` items failed because their requests failed as a whole" in readme
-
-
 async def test_after_the_grace_period_every_summary_line_agrees_with_the_report(
     sim: Simulator, env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -105,57 +95,3 @@ async def test_after_the_grace_period_every_summary_line_agrees_with_the_report(
     assert "incomplete: 40,000 items not processed" in err
     for outcome, n in counts.items():
         assert re.search(rf"^  {outcome} +{n:,}$", err, re.M), outcome
-
-
-def _summary(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
-
-
-@pytest.mark.parametrize(
-    ("args", "absent", "present"),
-    [
-        (["revicom", "stop"], "--resend-unknown", "--journal"),
-        (["8x8", "sms", "cancel", SUB], "--resend-unknown", "--report"),
-        (["8x8", "sms", "cancel-batch"], "--report", "--api-key-file"),
-        (["8x8", "line", "send"], "--token-file", "--resend-unknown"),
-    ],
-)
-def test_each_help_lists_only_what_applies(
-    args: list[str], absent: str, present: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit):
-        main([*args, "--help"])
-    text = capsys.readouterr().out
-    assert absent not in text
-    assert present in text
-
-
-@pytest.mark.parametrize(
-    ("args", "said"),
-    [
-        (
-            ["--report", "r.jsonl", "revicom", "stop", "ids.txt"],
-            "--report goes after the subcommand; it is an option of 'aiomsg revicom stop'",
-        ),
-        (
-            ["--report", "r.jsonl", "revicom", "stop", "ids.txt"],
-            "as in: aiomsg revicom stop ids.txt --report r.jsonl",
-        ),
-        (["revicom", "--quiet", "stop"], "as in: aiomsg revicom stop --quiet"),
-        (["8x8", "--region", "us", "sms", "cancel-batch", "s", "b"], "--region goes after"),
-        (
-            ["revicom", "stop", "--resend-unknown"],
-            "'aiomsg revicom stop' has no option --resend-unknown; it is an option of "
-            "'aiomsg 8x8 line send'",
-        ),
-    ],
-)
-def test_a_misplaced_option_says_where_it_goes(
-    args: list[str], said: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as exit_:
-        main(args)
-    assert exit_.value.code == 2
-    err = capsys.readouterr().err
-    assert said in err
-    assert "unrecognized arguments" not in err

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from typing import Any, Final
+from typing import Final
 
 import aiomsg
 from aiomsg.testing import Simulator
@@ -25,7 +25,7 @@ REVICOM_UNKNOWN: Final = 100
 CHANNEL: Final = "demo-whatsapp-channel"
 
 
-def _reminder(i: int) -> dict[str, Any]:
+def _reminder(i: int) -> dict[str, object]:
     """A LINE Notification message in the API's own camelCase shape (as in a JSONL file)."""
     return {
         "clientMessageId": f"demo-reminder-{i:05d}",

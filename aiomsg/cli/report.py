@@ -1,4 +1,4 @@
-"""Per-item reports of a command-line job: JSON Lines, or CSV when the path ends in .csv.
+"""Per-item reports of a bulk job: JSON Lines, or CSV when the path ends in .csv.
 
 One record per input item: ``index`` (0-based input position), ``line`` (1-based
 line of the input it came from), ``id``, ``outcome``, ``code`` and ``error``, in
@@ -122,10 +122,24 @@ class _Placement:
                 pass
 
 
-class _JsonLinesReport:
-    def __init__(self, f: BinaryIO, *, owned: _Placement | None) -> None:
-        self._f = f
+class _FileReport:
+    """A report written to ``f``: put in place when it ends (``owned``), else flushed."""
+
+    def __init__(self, f: BinaryIO | io.TextIOBase, owned: _Placement | None) -> None:
+        self._file = f
         self._owned = owned
+
+    def close(self, *, complete: bool = True) -> None:
+        if self._owned is not None:
+            self._owned.finish(self._file, complete)
+        else:
+            self._file.flush()
+
+
+class _JsonLinesReport(_FileReport):
+    def __init__(self, f: BinaryIO, *, owned: _Placement | None) -> None:
+        super().__init__(f, owned)
+        self._f = f
         self._encode_lines = msgspec.json.Encoder().encode_lines
 
     def write(self, rows: Sequence[Row]) -> None:
@@ -133,17 +147,11 @@ class _JsonLinesReport:
             self._f.write(self._encode_lines([_Record(*row) for row in rows]))
             self._f.flush()
 
-    def close(self, *, complete: bool = True) -> None:
-        if self._owned is not None:
-            self._owned.finish(self._f, complete)
-        else:
-            self._f.flush()
 
-
-class _CsvReport:
+class _CsvReport(_FileReport):
     def __init__(self, f: io.TextIOBase, *, owned: _Placement | None) -> None:
+        super().__init__(f, owned)
         self._f = f
-        self._owned = owned
         self._writer = csv.writer(f)
         self._writer.writerow(FIELDS)
         f.flush()
@@ -151,12 +159,6 @@ class _CsvReport:
     def write(self, rows: Sequence[Row]) -> None:
         if rows:
             self._writer.writerows(rows)
-            self._f.flush()
-
-    def close(self, *, complete: bool = True) -> None:
-        if self._owned is not None:
-            self._owned.finish(self._f, complete)
-        else:
             self._f.flush()
 
 
