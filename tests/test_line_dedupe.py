@@ -404,3 +404,16 @@ def test_every_regime_sends_each_id_once_and_answers_repeats_alike(
                 assert isinstance(o.error, aiomsg.ValidationError)
 
     asyncio.run(scenario())
+
+
+def test_a_fingerprint_follows_what_is_sent() -> None:
+    """Equal messages (typed or a mapping, a str subclass or its plain value) share a
+    fingerprint; a message sent differently gets another (but for a 2^-23 chance)."""
+    m = line_messages(1)[0]
+    typed = aiomsg.LineNotification(**_typed(m))
+    sub = aiomsg.LineNotification(**_typed(dict(m, clientMessageId=_Sneaky("m-0"))))
+    converted = msgspec.convert(m, aiomsg.LineNotification)
+    assert _sent_ids.fingerprint(typed) == _sent_ids.fingerprint(sub)
+    assert _sent_ids.fingerprint(typed) == _sent_ids.fingerprint(converted)
+    other = aiomsg.LineNotification(**_typed(dict(m, content={"title": "Event reminder!"})))
+    assert _sent_ids.fingerprint(other) != _sent_ids.fingerprint(typed)

@@ -47,6 +47,7 @@ from operator import lshift, or_
 from typing import Any, Final
 
 import anyio
+import msgspec
 from msgspec import UNSET
 
 from .._codec import encode
@@ -75,9 +76,26 @@ _NO_ID: Final = (type(UNSET), type(None))
 _fingerprint_hash: Final = hash
 
 
+def _plain_str(obj: object) -> object:
+    """A str subclass is sent as its plain value (as the wire's encoder does)."""
+    if isinstance(obj, str):
+        return str.__str__(obj)
+    raise NotImplementedError(type(obj).__name__)
+
+
+#: The fields as msgpack: the same content as the wire's JSON, about a quarter
+#: cheaper to produce (no escaping), and only ever hashed.
+_pack_fields: Final = msgspec.msgpack.Encoder(enc_hook=_plain_str).encode
+
+
 def fingerprint(message: Any) -> int:
-    """A small keyed hash of a message's wire form (its id included)."""
-    return _fingerprint_hash(encode(message)) & _FINGERPRINT_MASK
+    """A small keyed hash of a message's content (its id included)."""
+    try:
+        packed = _pack_fields(message)
+    except Exception:
+        encode(message, "message")  # the typed error the wire form gives
+        raise
+    return _fingerprint_hash(packed) & _FINGERPRINT_MASK
 
 
 def _plain(value: object) -> object:
