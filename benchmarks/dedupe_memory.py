@@ -5,7 +5,10 @@ id table (``aiomsg.eightxeight._sent_ids.SentIds``) the ids of N messages in
 requests of 1,000, as ``send_line_notifications`` does (ids 36 characters long,
 fingerprints kept as for an iterator input, every request's outcomes recorded as
 all accepted, the common case), with the ids themselves dropped after each request
-as a streamed job drops them. It prints, per size, the table's own bytes per id and
+as a streamed job drops them. Past ``SMALL_LIMIT`` ids (65,536) an iterator's job
+keeps them in the compact table measured here; a list whose ids are all distinct
+keeps nothing at all (its ids are checked once, up front, in a transient set).
+It prints, per size, the table's own bytes per id and
 the growth of the process's resident memory per id (the table plus the kept
 outcome columns and allocator overhead), and the CPU time per id.
 """
