@@ -15,21 +15,10 @@ from .._errors import APIError, NotFoundError, ValidationError
 from .._limits import DEFAULT_8X8_RATE_LIMIT, RateLimit
 from .._retry import CallKind
 from .._validation import check_sub_account_id, check_uuid, is_uuid
-from ..bulk import (
-    DEFAULT_CONCURRENCY,
-    BulkOptions,
-    BulkReport,
-    Chunk,
-    ItemsInput,
-    Outcome,
-    OutcomeStream,
-    check_concurrency,
-    check_items,
-    check_options,
-    collect,
-    run_bulk,
-    total_of,
-)
+from ..bulk import DEFAULT_CONCURRENCY, BulkOptions, BulkReport, Outcome, OutcomeStream
+from ..bulk._chunk import Chunk
+from ..bulk._options import ItemsInput, check_concurrency, check_items, check_options, total_of
+from ..bulk._stream import collect, run_bulk
 from .models import CancelResult
 
 if TYPE_CHECKING:

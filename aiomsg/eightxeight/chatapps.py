@@ -29,19 +29,10 @@ from .._validation import (
     check_text,
     require_str,
 )
-from ..bulk import (
-    BatchRange,
-    BulkInterruptedError,
-    BulkOptions,
-    BulkReport,
-    Chunk,
-    ItemsInput,
-    Outcome,
-    OutcomeStream,
-    check_items,
-    collect,
-    run_bulk,
-)
+from ..bulk import BatchRange, BulkInterruptedError, BulkOptions, BulkReport, Outcome, OutcomeStream
+from ..bulk._chunk import Chunk
+from ..bulk._options import ItemsInput, check_items
+from ..bulk._stream import collect, run_bulk
 from ._cancels import ScheduledCancels
 from ._sent_ids import SentIds, fingerprint, pack, unpack
 from .models import (

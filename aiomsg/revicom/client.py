@@ -18,17 +18,10 @@ from .._limits import DEFAULT_REVICOM_RATE_LIMIT, RateLimit
 from .._retry import CallKind, RetryBudget, RetryPolicy
 from .._transport import DEFAULT_CONNECTOR_LIMIT, DEFAULT_MAX_RESPONSE_SIZE, Timeout
 from .._validation import check_count, check_uuid, is_uuid, join_uuids
-from ..bulk import (
-    BulkOptions,
-    BulkReport,
-    Chunk,
-    ItemsInput,
-    Outcome,
-    OutcomeStream,
-    check_items,
-    collect,
-    run_bulk,
-)
+from ..bulk import BulkOptions, BulkReport, Outcome, OutcomeStream
+from ..bulk._chunk import Chunk
+from ..bulk._options import ItemsInput, check_items
+from ..bulk._stream import collect, run_bulk
 from .models import MAX_STOP_BATCH, StopCode, StopItem, StopRequest, StopResult
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ if sys.version_info >= (3, 11):
 else:  # anyio brings the backport on 3.10
     from exceptiongroup import ExceptionGroup
 
-from .bulk_support import OK, Action, BulkServer, bulk_server
+from tests.bulk.support import OK, Action, BulkServer, bulk_server
 
 SUB = "sub-1"
 FAST_RETRY = aiomsg.RetryPolicy(max_attempts=3, backoff_base=0.001, backoff_cap=0.005)
@@ -560,7 +560,8 @@ async def test_before_send_sees_each_request_before_it_leaves() -> None:
 
 
 async def test_an_unexpected_error_in_a_chunk_loses_no_item() -> None:
-    from aiomsg.bulk import Chunk, collect, run_bulk
+    from aiomsg.bulk._chunk import Chunk
+    from aiomsg.bulk._stream import collect, run_bulk
 
     async def process(chunk: Chunk[str]) -> None:
         chunk.outcomes[0] = Outcome.STOPPED
