@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import (
     Callable,
     Sequence,
@@ -191,6 +192,8 @@ class Chunk(Generic[T]):
 
     def result(self) -> ChunkResult:
         n = len(self.items)
+        if self._errors is not None:
+            _unpin(self._errors)
         return ChunkResult(
             start=self.start,
             ids=self._ids if self._ids is not None else uniform(None, n),
@@ -204,3 +207,22 @@ class Chunk(Generic[T]):
             error_flag=self.error_flag,
             tally=self.tally,
         )
+
+
+def _unpin(errors: list[BaseException | None]) -> None:
+    """Let go of the frames the errors a report keeps were raised through.
+
+    A traceback holds its frames and their locals: the request body and the chunk's
+    items (about 0.6 MB for a failed 10,000-uuid request), kept alive as long as the
+    report. The errors keep their type, message, chain and line numbers.
+    """
+    seen: set[int] = set()
+    todo = [e for e in set(errors) if e is not None]
+    while todo:
+        error = todo.pop()
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        if error.__traceback__ is not None:
+            traceback.clear_frames(error.__traceback__)  # skips frames still running
+        todo.extend(e for e in (error.__cause__, error.__context__) if e is not None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Final, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -36,6 +36,7 @@ from ..bulk._stream import collect, run_bulk
 from ._cancels import ScheduledCancels
 from ._sent_ids import SentIds, fingerprint, pack, unpack
 from .models import (
+    _ACCEPTED_STATES,
     MAX_CLIENT_BATCH_ID,
     MAX_LINE_BATCH,
     LineMessageResult,
@@ -43,6 +44,8 @@ from .models import (
     LineNotificationBatch,
     LineNotificationBatchResult,
     MessageState,
+    _AcceptedBatch,
+    _SentBatch,
     as_line_notification,
 )
 
@@ -144,9 +147,9 @@ class ChatApps(ScheduledCancels):
             client_batch_id=client_batch_id,
             include_messages_in_response=include_messages_in_response,
         )
-        return await self.send_prepared_batch(sub_account_id, batch)
+        return await self._send_prepared_batch(sub_account_id, batch)
 
-    async def send_prepared_batch(
+    async def _send_prepared_batch(
         self,
         sub_account_id: str,
         batch: LineNotificationBatch,
@@ -609,9 +612,6 @@ def _prepare(chunk: Chunk[LineMessageInput]) -> Prepared:
     return typed, positions, repeats, conflicts
 
 
-#: States in a send answer that mean 8x8 took the message; refusals are "rejected".
-_AcceptedState = Literal["queued", "sent", "delivered", "undelivered", "read", "ok"]
-_ACCEPTED_STATES: Final = frozenset(get_args(_AcceptedState))
 _REJECTED_STATES: Final = frozenset(
     {MessageState.REJECTED, MessageState.FAILED, MessageState.ERROR}
 )
@@ -640,43 +640,6 @@ def _duplicate_id_error(index: int) -> ValidationError:
         "repeats the id of a different message in the same request",
         "unique within a request, so each message can be reconciled",
     )
-
-
-class _SentStatus(msgspec.Struct, frozen=True, rename="camel", gc=False):
-    state: str = MessageState.UNKNOWN
-    error_code: int | None = None
-
-
-class _SentMessage(msgspec.Struct, frozen=True, rename="camel", gc=False):
-    umid: str
-    status: _SentStatus = _SentStatus()
-    client_message_id: str | None = None
-
-
-class _SentBatch(msgspec.Struct, frozen=True, rename="camel"):
-    """What a bulk send reads of an answer: ``LineNotificationBatchResult`` without
-    the fields it does not report (fewer objects to build per message)."""
-
-    batch_id: str
-    accepted_count: int = 0
-    rejected_count: int = 0
-    messages: Sequence[_SentMessage] | None = None
-
-
-class _AcceptedStatus(_SentStatus, frozen=True):
-    state: _AcceptedState
-
-
-class _AcceptedMessage(_SentMessage, frozen=True):
-    status: _AcceptedStatus
-
-
-class _AcceptedBatch(_SentBatch, frozen=True):
-    """An answer in which every message was taken: the decoder checks each state
-    (no state strings built, no pass over them); any other answer fails to decode as
-    this and is read as ``_SentBatch``."""
-
-    messages: Sequence[_AcceptedMessage] | None = None
 
 
 def _merge_line_result(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Final, Literal, cast
+from typing import TYPE_CHECKING, Final, cast
 
 import aiohttp
 import msgspec
@@ -22,7 +22,7 @@ from ..bulk import BulkOptions, BulkReport, Outcome, OutcomeStream
 from ..bulk._chunk import Chunk
 from ..bulk._options import ItemsInput, check_items
 from ..bulk._stream import collect, run_bulk
-from .models import MAX_STOP_BATCH, StopCode, StopItem, StopRequest, StopResult
+from .models import MAX_STOP_BATCH, StopCode, StopItem, StopRequest, StopResult, _AllStopped
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -44,19 +44,6 @@ _MISSING: Final = MissingFromAnswerError("Revicom's answer did not mention this 
 # The stop request's body around its uuids, as msgspec encodes StopRequest.
 _BODY_HEAD: Final = '{"uuids":['
 _BODY_TAIL: Final = "]}"
-
-
-class _StoppedItem(StopItem, kw_only=True, frozen=True):
-    code: Literal[200]
-
-
-class _AllStopped(StopResult, kw_only=True, frozen=True):
-    """A stop answer whose every item is 200: the decoder checks each code, so no
-    pass over them is needed. Any other answer fails to decode as this and is read
-    as ``StopResult``."""
-
-    # Read only, never handed out: the narrower item type is safe here.
-    items: list[_StoppedItem] = msgspec.field(default_factory=list)  # type: ignore[assignment]
 
 
 class Revicom(BaseClient):
@@ -171,7 +158,7 @@ class Revicom(BaseClient):
             items = [check_uuid(value, f"uuids[{i}]") for i, value in enumerate(items)]
         unique = list(dict.fromkeys(items))
         check_count("uuids", len(unique), 1, MAX_STOP_BATCH)
-        return self._checked_answer(unique, await self.stop_prepared(unique))
+        return self._checked_answer(unique, await self._stop_prepared(unique))
 
     def _checked_answer(self, asked: list[str], result: StopResult) -> StopResult:
         """``result`` checked against the uuids ``asked``: answers for uuids never asked
@@ -340,7 +327,7 @@ class Revicom(BaseClient):
                     chunk.fail(i, exc)
         return valid
 
-    async def stop_prepared(
+    async def _stop_prepared(
         self, uuids: list[str], *, on_wire: Callable[[bool], None] | None = None
     ) -> StopResult:
         """Send a stop for uuids already checked and de-duplicated."""
