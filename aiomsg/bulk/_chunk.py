@@ -7,10 +7,13 @@ from collections.abc import (
     Callable,
     Sequence,
 )
-from typing import Any, Final, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, overload
 
 from ._columns import _compact, pack, uniform
 from ._results import BatchRange, BulkInterruptedError, ChunkResult, Outcome
+
+if TYPE_CHECKING:
+    from ._calls import Answer
 
 T = TypeVar("T")
 
@@ -137,6 +140,68 @@ class Chunk(Generic[T]):
         self.errors[i] = error
         self.codes[i] = code
 
+    def record(
+        self, i: int, outcome: Outcome, code: int | None, error: BaseException | None
+    ) -> None:
+        self.tally = None
+        self.outcomes[i] = outcome
+        self.codes[i] = code
+        self.errors[i] = error
+
+    def copy(self, i: int, j: int) -> None:
+        """Item ``i`` repeats item ``j`` (sent once): it takes its outcome."""
+        self.tally = None
+        self.outcomes[i] = self.outcomes[j]
+        self.codes[i] = self.codes[j]
+        self.errors[i] = self.errors[j]
+        if self.provider_ids is not None:
+            self.provider_ids[i] = self.provider_ids[j]
+
+    def take(self, answer: Answer, positions: Sequence[int], whole: bool) -> None:
+        """Record a request's ``answer`` about the items at ``positions`` (``whole``:
+        every item of the chunk, in order, nothing recorded before)."""
+        if answer.batch_id is not None:
+            self.batches.append(BatchRange(answer.batch_id, self.start, self.start + len(self)))
+        self.extra_items += answer.extra_items
+        self.error_flag = self.error_flag or answer.error_flag
+        outcome, code, error, pids = answer.outcome, answer.code, answer.error, answer.provider_ids
+        one_outcome = isinstance(outcome, Outcome)
+        one_code = code is None or isinstance(code, int)
+        one_error = error is None or isinstance(error, BaseException)
+        if whole:
+            n = len(self.items)
+            if pids is not None:
+                self.provider_ids = pids if type(pids) is list else list(pids)
+            if one_outcome and one_code and error is None:
+                self.settle(outcome, code)  # type: ignore[arg-type]
+                return
+            self.tally = None
+            if one_outcome:
+                self._outcomes, self._fill = None, outcome  # type: ignore[assignment]
+            else:
+                self.outcomes = _as_list(outcome)
+            if one_code:
+                self._codes, self._code_fill = None, code  # type: ignore[assignment]
+            else:
+                self.codes = _as_list(code)
+            if not one_error:
+                self.errors = _as_list(error)
+            elif error is not None:
+                self.errors = [error] * n  # type: ignore[list-item]
+            return
+        self.tally = None
+        if pids is not None:
+            if self.provider_ids is None:
+                self.provider_ids = [None] * len(self)
+            provider_ids = self.provider_ids
+            for i, pid in zip(positions, pids, strict=True):
+                provider_ids[i] = pid
+        _fill(self.outcomes, positions, outcome, one_outcome)
+        if code is not None:
+            _fill(self.codes, positions, code, one_code)
+        if error is not None:
+            _fill(self.errors, positions, error, one_error)
+
     def mark_in_flight(self, positions: Sequence[int], *, tracked: bool = False) -> None:
         """Note the chunk positions the request about to be made carries.
 
@@ -226,3 +291,16 @@ def _unpin(errors: list[BaseException | None]) -> None:
         if error.__traceback__ is not None:
             traceback.clear_frames(error.__traceback__)  # skips frames still running
         todo.extend(e for e in (error.__cause__, error.__context__) if e is not None)
+
+
+def _as_list(values: Any) -> list[Any]:
+    return values if type(values) is list else list(values)
+
+
+def _fill(column: list[Any], positions: Sequence[int], value: Any, one: bool) -> None:
+    if one:
+        for i in positions:
+            column[i] = value
+    else:
+        for i, v in zip(positions, value, strict=True):
+            column[i] = v

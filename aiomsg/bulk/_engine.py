@@ -131,6 +131,7 @@ class _Job(Generic[T]):
         on_progress: Callable[[Progress], None] | None,
         before_send: Callable[[Sequence[int]], None] | None = None,
         finish: Event | None = None,
+        id_of: Callable[[T], str | None],
     ) -> None:
         check_concurrency(concurrency)
         if deadline is not None and not (deadline > 0 and math.isfinite(deadline)):
@@ -148,6 +149,8 @@ class _Job(Generic[T]):
         self._on_progress = on_progress
         self._before_send = before_send
         self._finish = finish
+        # The id an item never sent is reported under (the provider's).
+        self._id_of = id_of
         self.halted = finish is not None and bool(finish.is_set())
         # Scopes of workers waiting for input: finish cancels them (an idle async
         # input must not keep a finishing job alive).
@@ -191,7 +194,7 @@ class _Job(Generic[T]):
         taken = self._source.take_read()
         if taken is not None:
             chunk = Chunk(*taken)
-            chunk.ids = [_id_of(x) for x in chunk.items]
+            chunk.ids = list(map(self._id_of, chunk.items))
             chunk.interrupt()
             self._leftovers.append(chunk.result())
 
@@ -244,7 +247,7 @@ class _Job(Generic[T]):
             chunk.before_send = self._before_send
             chunk.stopping = self._is_halted
             if self.halted:  # finish came while this chunk was being read
-                chunk.ids = [_id_of(x) for x in chunk.items]
+                chunk.ids = list(map(self._id_of, chunk.items))
                 chunk.interrupt()
                 self._leftovers.append(chunk.result())
                 return
@@ -294,13 +297,3 @@ class _Job(Generic[T]):
             except Exception:
                 # A faulty callback must not cost the job (and its report) its items.
                 logger.exception("on_progress raised; the job goes on")
-
-
-def _id_of(item: object) -> str | None:
-    if isinstance(item, str):
-        return item
-    if isinstance(item, dict):
-        cmid = item.get("clientMessageId")
-        return cmid if isinstance(cmid, str) else None
-    cmid = getattr(item, "client_message_id", None)
-    return cmid if isinstance(cmid, str) else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import (
     AsyncIterator,
+    Callable,
     Iterator,
 )
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -140,12 +141,13 @@ async def run_bulk(
     *,
     chunk_size: int,
     field: str = "items",
+    id_of: Callable[[T], str | None] | None = None,
     **options: Unpack[BulkOptions],
 ) -> AsyncIterator[OutcomeStream]:
     """Run a bulk job while the ``async with`` body reads its outcomes.
 
     Leaving the block early cancels the job: no task outlives the block. ``field``
-    names the input in errors.
+    names the input in errors; ``id_of`` gives the id of an item never processed.
     """
     check_items(items, field)
     check_options(options)
@@ -155,6 +157,7 @@ async def run_bulk(
         stop_on_failure=options.get("stop_on_failure", False), abort=options.get("abort"),
         deadline=options.get("deadline"), on_progress=options.get("on_progress"),
         before_send=options.get("before_send"), finish=options.get("finish"),
+        id_of=id_of or _no_id,
     )  # fmt: skip
     # A small buffer: workers wait (holding no new input) when the reader lags, so
     # memory stays bounded by about 2 x concurrency chunks.
@@ -210,3 +213,7 @@ async def collect(stream_cm: AbstractAsyncContextManager[OutcomeStream]) -> Bulk
         async for _ in stream.chunks():
             pass
         return stream.report
+
+
+def _no_id(item: object) -> str | None:
+    return None

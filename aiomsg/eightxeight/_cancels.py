@@ -11,14 +11,13 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, ClassVar, Final
 
 from .._core import Requester, Route
-from .._errors import APIError, NotFoundError, ValidationError
+from .._errors import NotFoundError
 from .._limits import DEFAULT_8X8_RATE_LIMIT, RateLimit
 from .._retry import CallKind
-from .._validation import check_sub_account_id, check_uuid, is_uuid
+from .._validation import check_sub_account_id, check_uuid
 from ..bulk import DEFAULT_CONCURRENCY, BulkOptions, BulkReport, Outcome, OutcomeStream
-from ..bulk._chunk import Chunk
+from ..bulk._calls import Answer, Request, Requests, bulk_stream, collect, uuid_checks
 from ..bulk._options import ItemsInput, check_concurrency, check_items, check_options, total_of
-from ..bulk._stream import collect, run_bulk
 from .models import CancelResult
 
 if TYPE_CHECKING:
@@ -178,44 +177,23 @@ def stream_cancels(
 ) -> AbstractAsyncContextManager[OutcomeStream]:
     sub_account_id = check_sub_account_id(sub_account_id)
 
-    async def process(chunk: Chunk[str]) -> None:
-        done: dict[str, int] = {}
-        for i, umid in enumerate(chunk.items):
-            if chunk.stopping():
-                return  # the job is finishing: the rest stay not_attempted
-            if not is_uuid(umid):
-                chunk.ids[i] = umid if isinstance(umid, str) else None
-                try:  # a str subclass holding a uuid goes on as its plain value
-                    umid = check_uuid(umid, f"umids[{chunk.start + i}]")
-                except ValidationError as exc:
-                    chunk.fail(i, exc)
-                    continue
-            chunk.ids[i] = umid
-            first = done.get(umid)
-            if first is not None:  # the same id twice in one take: one request
-                chunk.outcomes[i] = chunk.outcomes[first]
-                chunk.codes[i] = chunk.codes[first]
-                chunk.errors[i] = chunk.errors[first]
-                continue
-            done[umid] = i
-            chunk.mark_in_flight((i,))
-            try:
-                result = await cancel_one(sub_account_id, umid)
-            except NotFoundError as exc:
-                if exc.code == NOT_FOUND_CODE:
-                    chunk.outcomes[i] = Outcome.NOT_FOUND
-                    chunk.codes[i] = exc.code
-                else:  # a 404 without 8x8's code: a wrong URL, not a missing message
-                    chunk.fail(i, exc, exc.code)
-            except APIError as exc:
-                chunk.fail(i, exc, getattr(exc, "code", None))
-            else:
-                chunk.outcomes[i] = (
-                    Outcome.CANCELLED if result.cancelled_count >= 1 else Outcome.NOT_CANCELLED
-                )
+    async def send(request: Request[str]) -> Answer:
+        (umid,) = request.items
+        try:
+            result = await cancel_one(sub_account_id, umid)
+        except NotFoundError as exc:
+            if exc.code != NOT_FOUND_CODE:
+                raise  # a 404 without 8x8's code: a wrong URL, not a missing message
+            return Answer(outcome=Outcome.NOT_FOUND, code=exc.code)
+        cancelled = result.cancelled_count >= 1
+        return Answer(outcome=Outcome.CANCELLED if cancelled else Outcome.NOT_CANCELLED)
 
     check_items(umids, "umids")
     check_options(options)
     concurrency = check_concurrency(options.get("concurrency", DEFAULT_CONCURRENCY))
     size = take_size(umids, concurrency)
-    return run_bulk(umids, process, chunk_size=size, field="umids", **options)
+    requests = Requests(checks=_UMIDS, send=send, one_per_item=True, reports_wire=False)
+    return bulk_stream(umids, requests, chunk_size=size, **options)
+
+
+_UMIDS: Final = uuid_checks("umids")
