@@ -14,10 +14,13 @@ The package, one concern per module:
 - ``_columns``: storage that keeps a large report small (``PackedStrings``);
 - ``_chunk``: one request's worth of input and its outcome columns;
 - ``_engine``: reading the input and running chunks on bounded workers;
-- ``_stream``: ``run_bulk``, the ``async with`` block a bulk call returns.
+- ``_stream``: ``run_bulk``, the ``async with`` block a bulk call returns;
+- ``_calls``: the seam with providers. A provider hands over how it checks items
+  and a function that sends one request and returns a typed ``Answer``; invalid
+  items, ids repeated within a request and failed requests are handled there,
+  once for every provider, and only the engine writes outcomes.
 
-The bulk layer never builds a URL: providers hand it the function that sends one
-request.
+The bulk layer never builds a URL.
 """
 
 from ._columns import PackedStrings

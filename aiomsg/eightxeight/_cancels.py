@@ -108,9 +108,7 @@ class ScheduledCancels:
         Args:
             sub_account_id: The 8x8 sub-account that sent the messages.
             umids: Message ids: a list, any iterable or an async iterable.
-            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
-                ``finish``, ``abort``, ``deadline``, ``before_send``: see
-                ``aiomsg.BulkOptions``.
+            **options: Any of ``aiomsg.BulkOptions`` (``concurrency``, ``deadline``...).
 
         Returns:
             One outcome per input umid, in input order, with counts that add up to
@@ -127,19 +125,14 @@ class ScheduledCancels:
     def stream_cancel_messages(
         self, sub_account_id: str, umids: ItemsInput[str], **options: Unpack[BulkOptions]
     ) -> AbstractAsyncContextManager[OutcomeStream]:
-        """``cancel_messages`` as an ``async with`` block yielding outcomes as they come.
+        """As ``cancel_messages``, but an ``async with`` block yielding outcomes as they come.
 
         Args:
-            sub_account_id: The 8x8 sub-account that sent the messages.
-            umids: Message ids: a list, any iterable or an async iterable.
-            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
-                ``finish``, ``abort``, ``deadline``, ``before_send``: see
-                ``aiomsg.BulkOptions``.
+            umids: As for ``cancel_messages``, and so is ``**options``.
 
         Returns:
-            An async context manager giving an ``OutcomeStream``: outcomes in the
-            order requests finish, each with its input ``index``; its ``report``
-            keeps the totals. Leaving the block cancels the job.
+            An async context manager giving an ``OutcomeStream`` (see
+            ``stream_send_line_notifications``); leaving the block cancels the job.
         """
         return stream_cancels(self._cancel_checked, sub_account_id, umids, options)
 

@@ -264,9 +264,7 @@ class ChatApps(ScheduledCancels):
                 answers, so each outcome carries the message's umid (``provider_id``)
                 and a rejection its code.
             chunk_size: Messages per request, 1 to 1,000.
-            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
-                ``finish``, ``abort``, ``deadline``, ``before_send``: see
-                ``aiomsg.BulkOptions``.
+            **options: Any of ``aiomsg.BulkOptions`` (``concurrency``, ``deadline``...).
 
         Returns:
             One outcome per input message, in input order, with counts that add up
@@ -296,20 +294,11 @@ class ChatApps(ScheduledCancels):
         chunk_size: int = MAX_LINE_BATCH,
         **options: Unpack[BulkOptions],
     ) -> AbstractAsyncContextManager[OutcomeStream]:
-        """``send_line_notifications`` as an ``async with`` block yielding outcomes.
+        """As ``send_line_notifications``, but an ``async with`` block yielding outcomes.
 
         Args:
-            sub_account_id: The 8x8 sub-account that sends.
-            messages: ``LineNotification`` objects or mappings in the API's camelCase
-                shape: a list, any iterable or an async iterable.
-            client_batch_id: Your own id, sent with every request.
-            include_messages_in_response: Ask 8x8 to list every message in its
-                answers, so each outcome carries the message's umid (``provider_id``)
-                and a rejection its code.
-            chunk_size: Messages per request, 1 to 1,000.
-            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
-                ``finish``, ``abort``, ``deadline``, ``before_send``: see
-                ``aiomsg.BulkOptions``.
+            messages: As for ``send_line_notifications``, and so is every other
+                argument.
 
         Returns:
             An async context manager giving an ``OutcomeStream``: outcomes in the

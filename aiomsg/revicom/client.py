@@ -201,9 +201,7 @@ class Revicom(BaseClient):
         Args:
             uuids: Message uuids: a list, any iterable or an async iterable.
             chunk_size: Uuids per request, 1 to 10,000.
-            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
-                ``finish``, ``abort``, ``deadline``, ``before_send``: see
-                ``aiomsg.BulkOptions``.
+            **options: Any of ``aiomsg.BulkOptions`` (``concurrency``, ``deadline``...).
 
         Returns:
             One outcome per input uuid, in input order, with counts that add up to
@@ -221,18 +219,14 @@ class Revicom(BaseClient):
         self, uuids: ItemsInput[str], *, chunk_size: int = MAX_STOP_BATCH,
         **options: Unpack[BulkOptions],
     ) -> AbstractAsyncContextManager[OutcomeStream]:  # fmt: skip
-        """``stop``, as an ``async with`` block yielding outcomes as requests finish.
+        """As ``stop``, but an ``async with`` block yielding outcomes as requests finish.
 
         ``async with revicom.stream_stop(uuids) as outcomes: async for o in outcomes``.
         Memory stays bounded whatever the input size; leaving the block cancels
         the job.
 
         Args:
-            uuids: Message uuids: a list, any iterable or an async iterable.
-            chunk_size: Uuids per request, 1 to 10,000.
-            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
-                ``finish``, ``abort``, ``deadline``, ``before_send``: see
-                ``aiomsg.BulkOptions``.
+            uuids: As for ``stop``, and so are ``chunk_size`` and ``**options``.
 
         Returns:
             An async context manager giving an ``OutcomeStream``: outcomes in the
