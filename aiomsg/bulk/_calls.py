@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar
 from .._errors import APIError, OutcomeUnknownError, ValidationError
 from .._validation import check_uuid, is_uuid
 from ._chunk import Chunk
-from ._options import ItemsInput
+from ._options import ItemsInput, check_items
 from ._results import ChunkResult, Outcome
 from ._stream import OutcomeStream, collect, run_bulk
 
@@ -40,6 +40,7 @@ __all__ = [
     "Request",
     "Requests",
     "bulk_stream",
+    "check_items",
     "collect",
     "prepare",
     "uuid_checks",

@@ -41,16 +41,17 @@ from ..bulk._calls import (
     Admitted,
     Answer,
     Checks,
+    ItemsInput,
     Known,
     Prepared,
     Ready,
     Request,
     Requests,
     bulk_stream,
+    check_items,
     collect,
     prepare,
 )
-from ..bulk._options import ItemsInput, check_items
 from ._cancels import ScheduledCancels
 from ._sent_ids import SentIds, fingerprint, pack, unpack
 from .models import (

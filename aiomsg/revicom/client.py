@@ -19,8 +19,17 @@ from .._retry import CallKind, RetryBudget, RetryPolicy
 from .._transport import DEFAULT_CONNECTOR_LIMIT, DEFAULT_MAX_RESPONSE_SIZE, Timeout
 from .._validation import check_count, check_uuid, join_uuids
 from ..bulk import BulkOptions, BulkReport, Outcome, OutcomeStream
-from ..bulk._calls import Answer, Ready, Request, Requests, bulk_stream, collect, uuid_checks
-from ..bulk._options import ItemsInput, check_items
+from ..bulk._calls import (
+    Answer,
+    ItemsInput,
+    Ready,
+    Request,
+    Requests,
+    bulk_stream,
+    check_items,
+    collect,
+    uuid_checks,
+)
 from .models import MAX_STOP_BATCH, StopCode, StopItem, StopRequest, StopResult, _AllStopped
 
 if TYPE_CHECKING:
