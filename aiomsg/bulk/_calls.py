@@ -14,12 +14,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, NamedTuple, Protocol, TypeVar
 
 from .._errors import APIError, OutcomeUnknownError, ValidationError
 from .._validation import check_uuid, is_uuid
 from ._chunk import Chunk
-from ._options import ItemsInput, check_items
+from ._options import (
+    DEFAULT_CONCURRENCY,
+    ItemsInput,
+    check_concurrency,
+    check_items,
+    check_options,
+    total_of,
+)
 from ._results import ChunkResult, Outcome
 from ._stream import OutcomeStream, collect, run_bulk
 
@@ -179,20 +186,43 @@ class Requests(Generic[T, K]):
 def bulk_stream(
     items: ItemsInput[T],
     requests: Requests[T, Any],
-    *,
-    chunk_size: int,
+    chunk_size: int | None = None,
+    /,
     **options: Unpack[BulkOptions],
 ) -> AbstractAsyncContextManager[OutcomeStream]:
-    """Run ``requests`` over ``items`` in chunks of ``chunk_size``: see ``run_bulk``."""
+    """Run ``requests`` over ``items`` in chunks of ``chunk_size`` (see ``run_bulk``).
+
+    Without ``chunk_size`` (one request per item), each worker takes a few items
+    at a time: see ``take_size``. Positional only: a caller's ``chunk_size=`` among
+    the options is refused as an unknown option, never taken for this one.
+    """
+    checks = requests.checks
+    if chunk_size is None:
+        check_items(items, checks.field)
+        check_options(options)
+        concurrency = check_concurrency(options.get("concurrency", DEFAULT_CONCURRENCY))
+        chunk_size = take_size(items, concurrency)
     run = _one_per_item if requests.one_per_item else _one_per_chunk
 
     async def process(chunk: Chunk[T]) -> None:
         await run(chunk, requests)
 
-    checks = requests.checks
     return run_bulk(
         items, process, chunk_size=chunk_size, field=checks.field, id_of=checks.raw_id, **options
     )
+
+
+#: Items each worker takes from the input at a time when they are sent one request
+#: each.
+MAX_TAKE: Final = 16
+
+
+def take_size(items: object, concurrency: int) -> int:
+    """Small takes keep every worker busy on short inputs; larger ones cut overhead."""
+    total = total_of(items)
+    if total is None:
+        return 4
+    return max(1, min(MAX_TAKE, total // (concurrency * 4)))
 
 
 def prepare(items: list[T], start: int, checks: Checks[T, K]) -> Prepared[K]:

@@ -15,9 +15,8 @@ from .._errors import NotFoundError
 from .._limits import DEFAULT_8X8_RATE_LIMIT, RateLimit
 from .._retry import CallKind
 from .._validation import check_sub_account_id, check_uuid
-from ..bulk import DEFAULT_CONCURRENCY, BulkOptions, BulkReport, Outcome, OutcomeStream
-from ..bulk._calls import Answer, Request, Requests, bulk_stream, collect, uuid_checks
-from ..bulk._options import ItemsInput, check_concurrency, check_items, check_options, total_of
+from ..bulk import BulkOptions, BulkReport, Outcome, OutcomeStream
+from ..bulk._calls import Answer, ItemsInput, Request, Requests, bulk_stream, collect, uuid_checks
 from .models import CancelResult
 
 if TYPE_CHECKING:
@@ -150,17 +149,6 @@ class ScheduledCancels:
 #: 8x8's code for "message not found" (the 404 of a cancel by umid).
 NOT_FOUND_CODE = 1300
 
-#: Ids each worker takes from the input at a time; they are sent one request each.
-MAX_TAKE = 16
-
-
-def take_size(items: object, concurrency: int) -> int:
-    """Small takes keep every worker busy on short inputs; larger ones cut overhead."""
-    total = total_of(items)
-    if total is None:
-        return 4
-    return max(1, min(MAX_TAKE, total // (concurrency * 4)))
-
 
 def stream_cancels(
     cancel_one: CancelOne,
@@ -181,12 +169,8 @@ def stream_cancels(
         cancelled = result.cancelled_count >= 1
         return Answer(outcome=Outcome.CANCELLED if cancelled else Outcome.NOT_CANCELLED)
 
-    check_items(umids, "umids")
-    check_options(options)
-    concurrency = check_concurrency(options.get("concurrency", DEFAULT_CONCURRENCY))
-    size = take_size(umids, concurrency)
     requests = Requests(checks=_UMIDS, send=send, one_per_item=True, reports_wire=False)
-    return bulk_stream(umids, requests, chunk_size=size, **options)
+    return bulk_stream(umids, requests, **options)
 
 
 _UMIDS: Final = uuid_checks("umids")

@@ -336,7 +336,7 @@ class ChatApps(ScheduledCancels):
             return _line_answer(result, typed, request.ids)
 
         requests = Requests(checks=_LINE, send=send, admission=once)
-        return bulk_stream(messages, requests, chunk_size=chunk_size, **options)
+        return bulk_stream(messages, requests, chunk_size, **options)
 
     async def delete_whatsapp_flow(self, account_id: str, channel_id: str, flow_id: str) -> None:
         """Delete a WhatsApp Flow; only flows still in DRAFT can be deleted.

@@ -244,7 +244,7 @@ class Revicom(BaseClient):
         """
         check_count("chunk_size", chunk_size, 1, MAX_STOP_BATCH)
         requests = Requests(checks=_UUIDS, send=self._stop_request)
-        return bulk_stream(uuids, requests, chunk_size=chunk_size, **options)
+        return bulk_stream(uuids, requests, chunk_size, **options)
 
     async def _stop_request(self, request: Request[str]) -> Answer:
         """One stop request of a bulk job, and what its answer says of each uuid."""

@@ -43,7 +43,7 @@ class Provider:
 
 async def run(items: list[Any], provider: Provider, **kw: Any) -> Any:
     requests = Requests(checks=PAIRS, send=provider.send, **kw)
-    return await collect(bulk_stream(items, requests, chunk_size=10))
+    return await collect(bulk_stream(items, requests, 10))
 
 
 @pytest.mark.parametrize("one_per_item", [False, True])
