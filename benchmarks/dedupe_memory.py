@@ -19,7 +19,8 @@ import argparse
 import gc
 import time
 
-from aiomsg.bulk import Chunk, Outcome
+from aiomsg.bulk import Outcome
+from aiomsg.bulk._chunk import Chunk
 from aiomsg.eightxeight._sent_ids import SentIds
 
 REQUEST = 1000

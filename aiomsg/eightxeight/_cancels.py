@@ -8,27 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Final
 
 from .._core import Requester, Route
-from .._errors import APIError, NotFoundError, ValidationError
+from .._errors import NotFoundError
 from .._limits import DEFAULT_8X8_RATE_LIMIT, RateLimit
-from .._validation import check_sub_account_id, check_uuid, is_uuid
-from ..bulk import (
-    DEFAULT_CONCURRENCY,
-    BulkOptions,
-    BulkReport,
-    Chunk,
-    ItemsInput,
-    Outcome,
-    OutcomeStream,
-    check_concurrency,
-    check_items,
-    check_options,
-    collect,
-    run_bulk,
-    total_of,
-)
+from .._validation import check_sub_account_id, check_uuid
+from ..bulk import BulkOptions, BulkReport, Outcome, OutcomeStream
+from ..bulk._calls import Answer, ItemsInput, Request, Requests, bulk_stream, collect, uuid_checks
 from .models import CancelResult
 
 if TYPE_CHECKING:
@@ -114,9 +101,7 @@ class ScheduledCancels:
         Args:
             sub_account_id: The 8x8 sub-account that sent the messages.
             umids: Message ids: a list, any iterable or an async iterable.
-            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
-                ``finish``, ``abort``, ``deadline``, ``before_send``: see
-                ``aiomsg.BulkOptions``.
+            **options: Any of ``aiomsg.BulkOptions`` (``concurrency``, ``deadline``...).
 
         Returns:
             One outcome per input umid, in input order, with counts that add up to
@@ -133,19 +118,14 @@ class ScheduledCancels:
     def stream_cancel_messages(
         self, sub_account_id: str, umids: ItemsInput[str], **options: Unpack[BulkOptions]
     ) -> AbstractAsyncContextManager[OutcomeStream]:
-        """``cancel_messages`` as an ``async with`` block yielding outcomes as they come.
+        """As ``cancel_messages``, but an ``async with`` block yielding outcomes as they come.
 
         Args:
-            sub_account_id: The 8x8 sub-account that sent the messages.
-            umids: Message ids: a list, any iterable or an async iterable.
-            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
-                ``finish``, ``abort``, ``deadline``, ``before_send``: see
-                ``aiomsg.BulkOptions``.
+            umids: As for ``cancel_messages``, and so is ``**options``.
 
         Returns:
-            An async context manager giving an ``OutcomeStream``: outcomes in the
-            order requests finish, each with its input ``index``; its ``report``
-            keeps the totals. Leaving the block cancels the job.
+            An async context manager giving an ``OutcomeStream`` (see
+            ``stream_send_line_notifications``); leaving the block cancels the job.
         """
         return stream_cancels(self._cancel_checked, sub_account_id, umids, options)
 
@@ -163,17 +143,6 @@ class ScheduledCancels:
 #: 8x8's code for "message not found" (the 404 of a cancel by umid).
 NOT_FOUND_CODE = 1300
 
-#: Ids each worker takes from the input at a time; they are sent one request each.
-MAX_TAKE = 16
-
-
-def take_size(items: object, concurrency: int) -> int:
-    """Small takes keep every worker busy on short inputs; larger ones cut overhead."""
-    total = total_of(items)
-    if total is None:
-        return 4
-    return max(1, min(MAX_TAKE, total // (concurrency * 4)))
-
 
 def stream_cancels(
     cancel_one: CancelOne,
@@ -183,44 +152,19 @@ def stream_cancels(
 ) -> AbstractAsyncContextManager[OutcomeStream]:
     sub_account_id = check_sub_account_id(sub_account_id)
 
-    async def process(chunk: Chunk[str]) -> None:
-        done: dict[str, int] = {}
-        for i, umid in enumerate(chunk.items):
-            if chunk.stopping():
-                return  # the job is finishing: the rest stay not_attempted
-            if not is_uuid(umid):
-                chunk.ids[i] = umid if isinstance(umid, str) else None
-                try:  # a str subclass holding a uuid goes on as its plain value
-                    umid = check_uuid(umid, f"umids[{chunk.start + i}]")
-                except ValidationError as exc:
-                    chunk.fail(i, exc)
-                    continue
-            chunk.ids[i] = umid
-            first = done.get(umid)
-            if first is not None:  # the same id twice in one take: one request
-                chunk.outcomes[i] = chunk.outcomes[first]
-                chunk.codes[i] = chunk.codes[first]
-                chunk.errors[i] = chunk.errors[first]
-                continue
-            done[umid] = i
-            chunk.mark_in_flight((i,))
-            try:
-                result = await cancel_one(sub_account_id, umid)
-            except NotFoundError as exc:
-                if exc.code == NOT_FOUND_CODE:
-                    chunk.outcomes[i] = Outcome.NOT_FOUND
-                    chunk.codes[i] = exc.code
-                else:  # a 404 without 8x8's code: a wrong URL, not a missing message
-                    chunk.fail(i, exc, exc.code)
-            except APIError as exc:
-                chunk.fail(i, exc, getattr(exc, "code", None))
-            else:
-                chunk.outcomes[i] = (
-                    Outcome.CANCELLED if result.cancelled_count >= 1 else Outcome.NOT_CANCELLED
-                )
+    async def send(request: Request[str]) -> Answer:
+        (umid,) = request.items
+        try:
+            result = await cancel_one(sub_account_id, umid)
+        except NotFoundError as exc:
+            if exc.code != NOT_FOUND_CODE:
+                raise  # a 404 without 8x8's code: a wrong URL, not a missing message
+            return Answer(outcome=Outcome.NOT_FOUND, code=exc.code)
+        cancelled = result.cancelled_count >= 1
+        return Answer(outcome=Outcome.CANCELLED if cancelled else Outcome.NOT_CANCELLED)
 
-    check_items(umids, "umids")
-    check_options(options)
-    concurrency = check_concurrency(options.get("concurrency", DEFAULT_CONCURRENCY))
-    size = take_size(umids, concurrency)
-    return run_bulk(umids, process, chunk_size=size, field="umids", **options)
+    requests = Requests(checks=_UMIDS, send=send, one_per_item=True, reports_wire=False)
+    return bulk_stream(umids, requests, **options)
+
+
+_UMIDS: Final = uuid_checks("umids")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Final, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -30,21 +30,32 @@ from .._validation import (
     require_str,
 )
 from ..bulk import (
-    BatchRange,
     BulkInterruptedError,
     BulkOptions,
     BulkReport,
-    Chunk,
-    ItemsInput,
+    ChunkResult,
     Outcome,
     OutcomeStream,
+)
+from ..bulk._calls import (
+    Admitted,
+    Answer,
+    Checks,
+    ItemsInput,
+    Known,
+    Prepared,
+    Ready,
+    Request,
+    Requests,
+    bulk_stream,
     check_items,
     collect,
-    run_bulk,
+    prepare,
 )
 from ._cancels import ScheduledCancels
 from ._sent_ids import SentIds, fingerprint, pack, unpack
 from .models import (
+    _ACCEPTED_STATES,
     MAX_CLIENT_BATCH_ID,
     MAX_LINE_BATCH,
     LineMessageResult,
@@ -52,6 +63,8 @@ from .models import (
     LineNotificationBatch,
     LineNotificationBatchResult,
     MessageState,
+    _AcceptedBatch,
+    _SentBatch,
     as_line_notification,
 )
 from .routes import CHATAPPS_CANCEL_BATCH, CHATAPPS_CANCEL_MESSAGE
@@ -138,20 +151,19 @@ class ChatApps(ScheduledCancels):
         """
         check_sub_account_id(sub_account_id)
         check_items(messages, "messages")
-        chunk = Chunk(0, list(messages))
-        check_count("messages", len(chunk), 1, MAX_LINE_BATCH)
-        typed, _, _, _ = _prepare_fast(chunk) or _prepare(chunk)
-        for error in chunk.errors:
-            if error is not None:  # the first invalid message, as a single call raises
-                raise error
+        items = list(messages)
+        check_count("messages", len(items), 1, MAX_LINE_BATCH)
+        prepared = prepare(items, 0, _LINE)
+        if prepared.failed:  # the first invalid message, as a single call raises
+            raise prepared.failed[0][1]
         batch = LineNotificationBatch(
-            messages=typed,
+            messages=prepared.items,
             client_batch_id=client_batch_id,
             include_messages_in_response=include_messages_in_response,
         )
-        return await self.send_prepared_batch(sub_account_id, batch)
+        return await self._send_prepared_batch(sub_account_id, batch)
 
-    async def send_prepared_batch(
+    async def _send_prepared_batch(
         self,
         sub_account_id: str,
         batch: LineNotificationBatch,
@@ -249,9 +261,7 @@ class ChatApps(ScheduledCancels):
                 answers, so each outcome carries the message's umid (``provider_id``)
                 and a rejection its code.
             chunk_size: Messages per request, 1 to 1,000.
-            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
-                ``finish``, ``abort``, ``deadline``, ``before_send``: see
-                ``aiomsg.BulkOptions``.
+            **options: Any of ``aiomsg.BulkOptions`` (``concurrency``, ``deadline``...).
 
         Returns:
             One outcome per input message, in input order, with counts that add up
@@ -281,20 +291,11 @@ class ChatApps(ScheduledCancels):
         chunk_size: int = MAX_LINE_BATCH,
         **options: Unpack[BulkOptions],
     ) -> AbstractAsyncContextManager[OutcomeStream]:
-        """``send_line_notifications`` as an ``async with`` block yielding outcomes.
+        """As ``send_line_notifications``, but an ``async with`` block yielding outcomes.
 
         Args:
-            sub_account_id: The 8x8 sub-account that sends.
-            messages: ``LineNotification`` objects or mappings in the API's camelCase
-                shape: a list, any iterable or an async iterable.
-            client_batch_id: Your own id, sent with every request.
-            include_messages_in_response: Ask 8x8 to list every message in its
-                answers, so each outcome carries the message's umid (``provider_id``)
-                and a rejection its code.
-            chunk_size: Messages per request, 1 to 1,000.
-            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
-                ``finish``, ``abort``, ``deadline``, ``before_send``: see
-                ``aiomsg.BulkOptions``.
+            messages: As for ``send_line_notifications``, and so is every other
+                argument.
 
         Returns:
             An async context manager giving an ``OutcomeStream``: outcomes in the
@@ -315,88 +316,23 @@ class ChatApps(ScheduledCancels):
             )  # fmt: skip
 
         # One per job: a clientMessageId is sent at most once across its requests.
-        sent = SentIds(messages if type(messages) is list else None, chunk_size)
+        once = _OncePerJob(SentIds(messages if type(messages) is list else None, chunk_size))
 
-        async def process(chunk: Chunk[LineMessageInput]) -> None:
-            await self._send_chunk(
-                sub_account_id, chunk, client_batch_id, include_messages_in_response, sent
+        async def send(request: Request[LineNotification]) -> Answer:
+            typed = request.items
+            batch = LineNotificationBatch(
+                messages=typed,  # type: ignore[arg-type]  # a list: see prepare
+                client_batch_id=client_batch_id,
+                include_messages_in_response=include_messages_in_response,
             )
-
-        return run_bulk(messages, process, chunk_size=chunk_size, field="messages", **options)
-
-    async def _send_chunk(
-        self,
-        sub_account_id: str,
-        chunk: Chunk[LineMessageInput],
-        client_batch_id: str | UnsetType,
-        include: bool,
-        sent: SentIds,
-    ) -> None:
-        typed, positions, repeats, conflicts = _prepare_fast(chunk) or _prepare(chunk)
-        chunk.on_result = sent.finished
-        later: list[tuple[int, int]] = []
-        if typed:
-            typed, positions, repeats, later = _admit(
-                chunk, typed, positions, repeats, conflicts, sent
-            )
-        if not later:
-            if typed:
-                await self._send_typed(
-                    sub_account_id, chunk, client_batch_id, include, typed, positions, repeats
-                )
-            return
-        try:
-            if typed:
-                await self._send_typed(
-                    sub_account_id, chunk, client_batch_id, include, typed, positions, repeats
-                )
-        except BaseException:
-            _copy_known_outcomes(chunk, later, sent)
-            raise
-        await _take_firsts_outcomes(chunk, later, sent)
-
-    async def _send_typed(
-        self,
-        sub_account_id: str,
-        chunk: Chunk[LineMessageInput],
-        client_batch_id: str | UnsetType,
-        include: bool,
-        typed: list[LineNotification],
-        positions: Sequence[int],
-        repeats: list[tuple[int, int]],
-    ) -> None:
-        chunk.mark_in_flight(
-            positions if not repeats else [*positions, *(i for i, _ in repeats)], tracked=True
-        )
-        batch = LineNotificationBatch(
-            messages=typed,
-            client_batch_id=client_batch_id,
-            include_messages_in_response=include,
-        )
-        try:
             result = await self._send_once(
                 SEND_LINE_BATCH, sub_account_id, encode(batch), _SentBatch, typed,
-                f"The LINE batch of {len(typed)} messages", chunk.on_wire, _AcceptedBatch,
+                f"The LINE batch of {len(typed)} messages", request.on_wire, _AcceptedBatch,
             )  # fmt: skip
-        except OutcomeUnknownError as exc:
-            for i in chunk.in_flight:
-                chunk.outcomes[i] = Outcome.UNKNOWN
-                chunk.errors[i] = exc
-        except APIError as exc:
-            code = getattr(exc, "code", None)
-            for i in chunk.in_flight:
-                chunk.fail(i, exc, code)
-        else:
-            chunk.batches.append(BatchRange(result.batch_id, chunk.start, chunk.start + len(chunk)))
-            _merge_line_result(chunk, result, typed, positions)
-            for i, seen in repeats:
-                j = positions[seen]
-                chunk.outcomes[i] = chunk.outcomes[j]
-                chunk.codes[i] = chunk.codes[j]
-                chunk.errors[i] = chunk.errors[j]
-                if chunk.provider_ids is not None:
-                    chunk.provider_ids[i] = chunk.provider_ids[j]
-                chunk.tally = None
+            return _line_answer(result, typed, request.ids)
+
+        requests = Requests(checks=_LINE, send=send, admission=once)
+        return bulk_stream(messages, requests, chunk_size, **options)
 
     async def delete_whatsapp_flow(self, account_id: str, channel_id: str, flow_id: str) -> None:
         """Delete a WhatsApp Flow; only flows still in DRAFT can be deleted.
@@ -427,79 +363,91 @@ class ChatApps(ScheduledCancels):
         )
 
 
-#: Messages to send, their chunk positions, repeats (chunk position, index into the
-#: messages) and conflicts (the same, with the message, failed already).
-Prepared = tuple[
-    list[LineNotification],
-    Sequence[int],
-    list[tuple[int, int]],
-    list[tuple[int, int, LineNotification]],
-]
+class _OncePerJob:
+    """LINE's job-wide rule: a clientMessageId is sent at most once per job. A later
+    identical message takes the first's outcome; a different message reusing an id
+    fails (``SentIds`` keeps the ids)."""
 
+    def __init__(self, sent: SentIds) -> None:
+        self.sent = sent
 
-def _admit(
-    chunk: Chunk[LineMessageInput],
-    typed: list[LineNotification],
-    positions: Sequence[int],
-    repeats: list[tuple[int, int]],
-    conflicts: list[tuple[int, int, LineNotification]],
-    sent: SentIds,
-) -> tuple[list[LineNotification], Sequence[int], list[tuple[int, int]], list[tuple[int, int]]]:
-    """Keep only the messages whose clientMessageId this job has not sent yet.
+    def finished(self, result: ChunkResult) -> None:
+        self.sent.finished(result)
 
-    Returns what to send (messages, chunk positions, repeats within the request) and
-    ``later``: (chunk position, input position of the first) for identical messages
-    an earlier request carries; a different message reusing an id fails here.
-    """
-    ids = chunk.ids
-    start = chunk.start
-    fps = None if sent.source is not None else [fingerprint(m) for m in typed]
-    cmids = ids if type(positions) is range else [ids[i] for i in positions]
-    hits = sent.admit(cmids, positions, start, fps)  # type: ignore[arg-type]
-    if not hits:
-        return typed, positions, repeats, []
-    # The rare path: an id seen before (or a 64-bit key shared by two ids).
-    first_of: dict[int, int] = {}  # index into typed -> input position of its first
-    found_for: dict[int, list[int]] = {}
-    for k, key, values in hits:
-        found_for[k] = values
-        msg, i = typed[k], positions[k]
-        first = _first_occurrence(
-            msg, values, sent, None if fps is None else fps[k], range(start, start + len(chunk))
+    def outcome(self, position: int) -> Awaitable[Known]:
+        return self.sent.outcome(position)
+
+    def settled(self, position: int) -> Known:
+        known = self.sent.outcome_now(position)
+        if known is not None:
+            return known
+        return (
+            Outcome.UNKNOWN,
+            None,
+            BulkInterruptedError(
+                "the job stopped before the outcome of this message's first occurrence "
+                f"(messages[{position}]) was known; it was not sent again"
+            ),
         )
-        if first is None:  # a key collision, not a repeat: this one is new
-            sent.add(key, pack(start + i, 0 if fps is None else fps[k]))
-        elif first < 0:
-            chunk.fail(i, _reused_id_error(start + i, -first - 1))
-            first_of[k] = first
-        else:
-            first_of[k] = first
-    keep = [k for k in range(len(typed)) if k not in first_of]
-    new_index = {k: n for n, k in enumerate(keep)}
-    later: list[tuple[int, int]] = []
-    kept_repeats: list[tuple[int, int]] = []
-    for k, first in first_of.items():
-        if first >= 0:
-            later.append((positions[k], first))
-    for i, k in repeats:
-        first = first_of.get(k)
-        if first is None:
-            kept_repeats.append((i, new_index[k]))
-        elif first >= 0:
-            later.append((i, first))
-        else:
-            chunk.fail(i, _reused_id_error(start + i, -first - 1))
-    for i, k, msg in conflicts:
-        # Another message than the request's first with its id: when that first is
-        # not the job's first, this one may be the job's first message again.
-        first = first_of.get(k)
-        if first is None:
-            continue  # the request's first is sent: this one stays failed
-        position = first if first >= 0 else -first - 1
-        fp = None if fps is None else fingerprint(msg)
-        if _first_occurrence(msg, found_for[k], sent, fp, range(0)) == position:
-            later.append((i, position))
-    return [typed[k] for k in keep], [positions[k] for k in keep], kept_repeats, later
+
+    def admit(
+        self, prepared: Prepared[LineNotification], start: int, size: int
+    ) -> Admitted[LineNotification]:
+        """Keep only the messages whose clientMessageId this job has not sent yet.
+
+        ``later``: (chunk position, input position of the first) for identical
+        messages an earlier request carries; a different message reusing an id fails.
+        """
+        typed, positions, repeats = prepared.items, prepared.positions, prepared.repeats
+        ids, sent = prepared.ids, self.sent
+        failed: list[tuple[int, BaseException]] = []
+        fps = None if sent.source is not None else [fingerprint(m) for m in typed]
+        cmids = ids if type(positions) is range else [ids[i] for i in positions]
+        hits = sent.admit(cmids, positions, start, fps)  # type: ignore[arg-type]
+        if not hits:
+            return Admitted(typed, positions, repeats, [], failed)
+        # The rare path: an id seen before (or a 64-bit key shared by two ids).
+        first_of: dict[int, int] = {}  # index into typed -> input position of its first
+        found_for: dict[int, list[int]] = {}
+        for k, key, values in hits:
+            found_for[k] = values
+            msg, i = typed[k], positions[k]
+            fp = None if fps is None else fps[k]
+            first = _first_occurrence(msg, values, sent, fp, range(start, start + size))
+            if first is None:  # a key collision, not a repeat: this one is new
+                sent.add(key, pack(start + i, 0 if fps is None else fps[k]))
+            elif first < 0:
+                failed.append((i, _reused_id_error(start + i, -first - 1)))
+                first_of[k] = first
+            else:
+                first_of[k] = first
+        keep = [k for k in range(len(typed)) if k not in first_of]
+        new_index = {k: n for n, k in enumerate(keep)}
+        later: list[tuple[int, int]] = []
+        kept_repeats: list[tuple[int, int]] = []
+        for k, first in first_of.items():
+            if first >= 0:
+                later.append((positions[k], first))
+        for i, k in repeats:
+            first = first_of.get(k)
+            if first is None:
+                kept_repeats.append((i, new_index[k]))
+            elif first >= 0:
+                later.append((i, first))
+            else:
+                failed.append((i, _reused_id_error(start + i, -first - 1)))
+        for i, k, msg in prepared.conflicts:
+            # Another message than the request's first with its id: when that first
+            # is not the job's first, this one may be the job's first message again.
+            first = first_of.get(k)
+            if first is None:
+                continue  # the request's first is sent: this one stays failed
+            position = first if first >= 0 else -first - 1
+            fp = None if fps is None else fingerprint(msg)
+            if _first_occurrence(msg, found_for[k], sent, fp, range(0)) == position:
+                later.append((i, position))
+        kept = [typed[k] for k in keep]
+        return Admitted(kept, [positions[k] for k in keep], kept_repeats, later, failed)
 
 
 def _first_occurrence(
@@ -523,100 +471,42 @@ def _first_occurrence(
     return None
 
 
-async def _take_firsts_outcomes(
-    chunk: Chunk[LineMessageInput], later: list[tuple[int, int]], sent: SentIds
-) -> None:
-    """Repeats of messages an earlier request carries: never sent, they take their
-    first's outcome, waiting for it when that request is still out."""
-    chunk.tally = None
-    outcomes, codes, errors = chunk.outcomes, chunk.codes, chunk.errors
-    done = 0
-    try:
-        for i, first in later:
-            outcomes[i], codes[i], errors[i] = await sent.outcome(first)
-            done += 1
-    except BaseException:
-        _copy_known_outcomes(chunk, later[done:], sent)
-        raise
-
-
-def _copy_known_outcomes(
-    chunk: Chunk[LineMessageInput], later: list[tuple[int, int]], sent: SentIds
-) -> None:
-    """The job stopped: repeats whose first's outcome is known take it; the others are
-    ``unknown``, as their first may still have reached the person. None is sent."""
-    chunk.tally = None
-    outcomes, codes, errors = chunk.outcomes, chunk.codes, chunk.errors
-    for i, first in later:
-        known = sent.outcome_now(first)
-        if known is not None:
-            outcomes[i], codes[i], errors[i] = known
-        else:
-            outcomes[i] = Outcome.UNKNOWN
-            errors[i] = BulkInterruptedError(
-                "the job stopped before the outcome of this message's first occurrence "
-                f"(messages[{first}]) was known; it was not sent again"
-            )
-
-
 _TYPED: Final = {LineNotification}
 
 
-def _prepare_fast(chunk: Chunk[LineMessageInput]) -> Prepared | None:
+def _line_fast(items: list[LineMessageInput]) -> Ready | None:
     """The common case in one pass of C-level work: typed messages, each with its own
     clientMessageId. None when any message needs the careful path."""
-    items = chunk.items
     if set(map(type, items)) != _TYPED:
         return None
-    typed: list[LineNotification] = items  # type: ignore[assignment]
-    ids = [m.client_message_id for m in typed]
+    ids = [m.client_message_id for m in items]  # type: ignore[union-attr]
     unique = set(ids)
     if len(unique) != len(ids) or UNSET in unique:
         return None
-    chunk.ids = ids  # type: ignore[assignment]
-    return typed, range(len(typed)), [], []
+    return Ready(ids, distinct=True)  # type: ignore[arg-type]
 
 
-def _prepare(chunk: Chunk[LineMessageInput]) -> Prepared:
-    """Validate, give ids, and drop repeats within the request, item by item."""
-    typed: list[LineNotification] = []
-    positions: list[int] = []  # chunk position of each message sent
-    first_of: dict[str, int] = {}  # clientMessageId -> index into typed
-    repeats: list[tuple[int, int]] = []  # (chunk position, index into typed)
-    conflicts: list[tuple[int, int, LineNotification]] = []
+def _line_checker() -> Callable[[LineMessageInput, str], LineNotification]:
+    """Per request: identical messages without an id are one message sent twice by
+    mistake, so they share one generated id (keyed by content)."""
     generated: dict[str, str] = {}
-    for i, item in enumerate(chunk.items):
-        try:
-            msg = as_line_notification(item, f"messages[{chunk.start + i}]")
-        except ValidationError as exc:
-            chunk.ids[i] = item_id(item)
-            chunk.fail(i, exc)
-            continue
+
+    def check(item: LineMessageInput, name: str) -> LineNotification:
+        msg = as_line_notification(item, name)
         if msg.client_message_id is UNSET:
-            # Identical messages without an id are one message sent twice by
-            # mistake: key them by content so they share one generated id.
             key = encode(msg).decode()
             cmid = generated.get(key) or str(uuid.uuid4())
             generated[key] = cmid
             msg = msgspec.structs.replace(msg, client_message_id=cmid)
-        cmid = str(msg.client_message_id)
-        chunk.ids[i] = cmid
-        seen = first_of.get(cmid)
-        if seen is None:
-            first_of[cmid] = len(typed)
-            typed.append(msg)
-            positions.append(i)
-        elif typed[seen] == msg:
-            repeats.append((i, seen))  # the same message twice: sent once
-        else:
-            chunk.fail(i, _duplicate_id_error(chunk.start + i))
-            conflicts.append((i, seen, msg))
-    return typed, positions, repeats, conflicts
+        return msg
+
+    return check
 
 
-#: States in a send answer that mean 8x8 took the message; refusals are "rejected".
-_AcceptedState = Literal["queued", "sent", "delivered", "undelivered", "read", "ok"]
-_ACCEPTED_STATES: Final = frozenset(get_args(_AcceptedState))
+def _cmid(msg: LineNotification) -> str:
+    return str(msg.client_message_id)
+
+
 _REJECTED_STATES: Final = frozenset(
     {MessageState.REJECTED, MessageState.FAILED, MessageState.ERROR}
 )
@@ -647,95 +537,67 @@ def _duplicate_id_error(index: int) -> ValidationError:
     )
 
 
-class _SentStatus(msgspec.Struct, frozen=True, rename="camel", gc=False):
-    state: str = MessageState.UNKNOWN
-    error_code: int | None = None
+_LINE: Final = Checks(
+    checker=_line_checker,
+    id_of=_cmid,
+    raw_id=item_id,
+    field="messages",
+    fast=_line_fast,
+    duplicate=_duplicate_id_error,
+)
 
 
-class _SentMessage(msgspec.Struct, frozen=True, rename="camel", gc=False):
-    umid: str
-    status: _SentStatus = _SentStatus()
-    client_message_id: str | None = None
-
-
-class _SentBatch(msgspec.Struct, frozen=True, rename="camel"):
-    """What a bulk send reads of an answer: ``LineNotificationBatchResult`` without
-    the fields it does not report (fewer objects to build per message)."""
-
-    batch_id: str
-    accepted_count: int = 0
-    rejected_count: int = 0
-    messages: Sequence[_SentMessage] | None = None
-
-
-class _AcceptedStatus(_SentStatus, frozen=True):
-    state: _AcceptedState
-
-
-class _AcceptedMessage(_SentMessage, frozen=True):
-    status: _AcceptedStatus
-
-
-class _AcceptedBatch(_SentBatch, frozen=True):
-    """An answer in which every message was taken: the decoder checks each state
-    (no state strings built, no pass over them); any other answer fails to decode as
-    this and is read as ``_SentBatch``."""
-
-    messages: Sequence[_AcceptedMessage] | None = None
-
-
-def _merge_line_result(
-    chunk: Chunk[LineMessageInput],
-    result: _SentBatch,
-    typed: list[LineNotification],
-    positions: Sequence[int],
-) -> None:
+def _line_answer(
+    result: _SentBatch, typed: Sequence[LineNotification], ids: Sequence[str]
+) -> Answer:
     """Per-message outcomes from a 200 answer to one batch request."""
-    answers = result.messages
-    if answers is not None and len(answers) == len(typed) == len(chunk):
+    answers, batch_id = result.messages, result.batch_id
+    if answers is not None and len(answers) == len(typed):
         # The common case: every message answered, in the order sent.
-        if type(result) is _AcceptedBatch and [a.client_message_id for a in answers] == chunk.ids:
-            chunk.provider_ids = [a.umid for a in answers]
-            chunk.settle(Outcome.ACCEPTED)
-            return
-    if result.messages is not None:
-        chunk.provider_ids = [None] * len(chunk)
-        by_id = {m.client_message_id: m for m in result.messages if m.client_message_id}
-        for msg, i in zip(typed, positions, strict=True):
+        if type(result) is _AcceptedBatch and [a.client_message_id for a in answers] == ids:
+            pids = [a.umid for a in answers]
+            return Answer(outcome=Outcome.ACCEPTED, provider_ids=pids, batch_id=batch_id)
+    if answers is not None:
+        by_id = {m.client_message_id: m for m in answers if m.client_message_id}
+        outcomes: list[Outcome] = []
+        codes: list[int | None] = []
+        errors: list[BaseException | None] = []
+        provider_ids: list[str | None] = []
+        for msg in typed:
             answer = by_id.pop(str(msg.client_message_id), None)
             if answer is None:
-                chunk.outcomes[i] = Outcome.UNKNOWN
-                chunk.errors[i] = _MISSING_FROM_ANSWER
+                outcomes.append(Outcome.UNKNOWN)
+                codes.append(None)
+                errors.append(_MISSING_FROM_ANSWER)
+                provider_ids.append(None)
                 continue
-            chunk.provider_ids[i] = answer.umid
+            provider_ids.append(answer.umid)
+            errors.append(None)
             state = answer.status.state
             if state in _ACCEPTED_STATES:
-                chunk.outcomes[i] = Outcome.ACCEPTED
-            elif state in _REJECTED_STATES:
-                chunk.outcomes[i] = Outcome.REJECTED
-                chunk.codes[i] = answer.status.error_code
+                outcomes.append(Outcome.ACCEPTED)
+                codes.append(None)
             else:
-                chunk.outcomes[i] = Outcome.UNKNOWN
-                chunk.codes[i] = answer.status.error_code
-        chunk.extra_items = len(by_id)
-        return
+                rejected = state in _REJECTED_STATES
+                outcomes.append(Outcome.REJECTED if rejected else Outcome.UNKNOWN)
+                codes.append(answer.status.error_code)
+        return Answer(
+            outcome=outcomes, code=codes, error=errors, provider_ids=provider_ids,
+            batch_id=batch_id, extra_items=len(by_id),
+        )  # fmt: skip
     # Without per-message details only the counts are known: enough when they agree
     # that all were accepted, or all rejected.
     sent = len(typed)
     if result.accepted_count == sent and result.rejected_count == 0:
-        outcome, error = Outcome.ACCEPTED, None
-    elif result.rejected_count == sent and result.accepted_count == 0:
-        outcome, error = Outcome.REJECTED, None
-    else:
-        outcome = Outcome.UNKNOWN
-        error = AiomsgError(
-            f"8x8 accepted {result.accepted_count} and rejected {result.rejected_count} "
-            f"of {sent} messages; which ones is only known with "
-            "include_messages_in_response=True"
-        )
-    for i in positions:
-        chunk.outcomes[i] = outcome
-        chunk.errors[i] = error
+        return Answer(outcome=Outcome.ACCEPTED, batch_id=batch_id)
+    if result.rejected_count == sent and result.accepted_count == 0:
+        return Answer(outcome=Outcome.REJECTED, batch_id=batch_id)
+    error = AiomsgError(
+        f"8x8 accepted {result.accepted_count} and rejected {result.rejected_count} "
+        f"of {sent} messages; which ones is only known with "
+        "include_messages_in_response=True"
+    )
+    return Answer(outcome=Outcome.UNKNOWN, error=error, batch_id=batch_id)
 
 
 _MISSING_FROM_ANSWER: Final = MissingFromAnswerError("8x8's answer did not mention this message")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Final, Literal, get_args
 
 import msgspec
@@ -403,3 +403,47 @@ def as_line_notification(obj: object, field: str = "message") -> LineNotificatio
 
 def _raise(exc: ValidationError) -> LineNotification:
     raise exc from None
+
+
+# What a bulk send reads of an answer (private: the bulk report is what users see).
+
+#: States in a send answer that mean 8x8 took the message; refusals are "rejected".
+_AcceptedState = Literal["queued", "sent", "delivered", "undelivered", "read", "ok"]
+_ACCEPTED_STATES: Final = frozenset(get_args(_AcceptedState))
+
+
+class _SentStatus(msgspec.Struct, frozen=True, rename="camel", gc=False):
+    state: str = MessageState.UNKNOWN
+    error_code: int | None = None
+
+
+class _SentMessage(msgspec.Struct, frozen=True, rename="camel", gc=False):
+    umid: str
+    status: _SentStatus = _SentStatus()
+    client_message_id: str | None = None
+
+
+class _SentBatch(msgspec.Struct, frozen=True, rename="camel"):
+    """What a bulk send reads of an answer: ``LineNotificationBatchResult`` without
+    the fields it does not report (fewer objects to build per message)."""
+
+    batch_id: str
+    accepted_count: int = 0
+    rejected_count: int = 0
+    messages: Sequence[_SentMessage] | None = None
+
+
+class _AcceptedStatus(_SentStatus, frozen=True):
+    state: _AcceptedState
+
+
+class _AcceptedMessage(_SentMessage, frozen=True):
+    status: _AcceptedStatus
+
+
+class _AcceptedBatch(_SentBatch, frozen=True):
+    """An answer in which every message was taken: the decoder checks each state
+    (no state strings built, no pass over them); any other answer fails to decode as
+    this and is read as ``_SentBatch``."""
+
+    messages: Sequence[_AcceptedMessage] | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Final, Literal, cast
+from typing import TYPE_CHECKING, Final
 
 import aiohttp
 import msgspec
@@ -13,23 +13,24 @@ import msgspec
 from .._client import BaseClient, BaseUrl, Credential
 from .._codec import encode
 from .._core import RequestEvent
-from .._errors import APIError, APIResponseError, MissingFromAnswerError, ValidationError
+from .._errors import APIResponseError, MissingFromAnswerError, ValidationError
 from .._limits import DEFAULT_REVICOM_RATE_LIMIT, RateLimit
 from .._retry import RetryBudget, RetryPolicy
 from .._transport import DEFAULT_CONNECTOR_LIMIT, DEFAULT_MAX_RESPONSE_SIZE, Timeout
-from .._validation import check_count, check_uuid, is_uuid, join_uuids
-from ..bulk import (
-    BulkOptions,
-    BulkReport,
-    Chunk,
+from .._validation import check_count, check_uuid, join_uuids
+from ..bulk import BulkOptions, BulkReport, Outcome, OutcomeStream
+from ..bulk._calls import (
+    Answer,
     ItemsInput,
-    Outcome,
-    OutcomeStream,
+    Ready,
+    Request,
+    Requests,
+    bulk_stream,
     check_items,
     collect,
-    run_bulk,
+    uuid_checks,
 )
-from .models import MAX_STOP_BATCH, StopCode, StopItem, StopRequest, StopResult
+from .models import MAX_STOP_BATCH, StopCode, StopItem, StopRequest, StopResult, _AllStopped
 from .routes import STOP
 
 if TYPE_CHECKING:
@@ -57,19 +58,6 @@ _MISSING: Final = MissingFromAnswerError("Revicom's answer did not mention this 
 # The stop request's body around its uuids, as msgspec encodes StopRequest.
 _BODY_HEAD: Final = '{"uuids":['
 _BODY_TAIL: Final = "]}"
-
-
-class _StoppedItem(StopItem, kw_only=True, frozen=True):
-    code: Literal[200]
-
-
-class _AllStopped(StopResult, kw_only=True, frozen=True):
-    """A stop answer whose every item is 200: the decoder checks each code, so no
-    pass over them is needed. Any other answer fails to decode as this and is read
-    as ``StopResult``."""
-
-    # Read only, never handed out: the narrower item type is safe here.
-    items: list[_StoppedItem] = msgspec.field(default_factory=list)  # type: ignore[assignment]
 
 
 class Revicom(BaseClient):
@@ -165,7 +153,7 @@ class Revicom(BaseClient):
             items = [check_uuid(value, f"uuids[{i}]") for i, value in enumerate(items)]
         unique = list(dict.fromkeys(items))
         check_count("uuids", len(unique), 1, MAX_STOP_BATCH)
-        return self._checked_answer(unique, await self.stop_prepared(unique))
+        return self._checked_answer(unique, await self._stop_prepared(unique))
 
     def _checked_answer(self, asked: list[str], result: StopResult) -> StopResult:
         """``result`` checked against the uuids ``asked``: answers for uuids never asked
@@ -209,9 +197,7 @@ class Revicom(BaseClient):
         Args:
             uuids: Message uuids: a list, any iterable or an async iterable.
             chunk_size: Uuids per request, 1 to 10,000.
-            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
-                ``finish``, ``abort``, ``deadline``, ``before_send``: see
-                ``aiomsg.BulkOptions``.
+            **options: Any of ``aiomsg.BulkOptions`` (``concurrency``, ``deadline``...).
 
         Returns:
             One outcome per input uuid, in input order, with counts that add up to
@@ -229,18 +215,14 @@ class Revicom(BaseClient):
         self, uuids: ItemsInput[str], *, chunk_size: int = MAX_STOP_BATCH,
         **options: Unpack[BulkOptions],
     ) -> AbstractAsyncContextManager[OutcomeStream]:  # fmt: skip
-        """``stop``, as an ``async with`` block yielding outcomes as requests finish.
+        """As ``stop``, but an ``async with`` block yielding outcomes as requests finish.
 
         ``async with revicom.stream_stop(uuids) as outcomes: async for o in outcomes``.
         Memory stays bounded whatever the input size; leaving the block cancels
         the job.
 
         Args:
-            uuids: Message uuids: a list, any iterable or an async iterable.
-            chunk_size: Uuids per request, 1 to 10,000.
-            **options: ``concurrency``, ``on_progress``, ``stop_on_failure``,
-                ``finish``, ``abort``, ``deadline``, ``before_send``: see
-                ``aiomsg.BulkOptions``.
+            uuids: As for ``stop``, and so are ``chunk_size`` and ``**options``.
 
         Returns:
             An async context manager giving an ``OutcomeStream``: outcomes in the
@@ -248,46 +230,23 @@ class Revicom(BaseClient):
             keeps the totals.
         """
         check_count("chunk_size", chunk_size, 1, MAX_STOP_BATCH)
-        return run_bulk(uuids, self._stop_chunk, chunk_size=chunk_size, field="uuids", **options)
+        requests = Requests(checks=_UUIDS, send=self._stop_request)
+        return bulk_stream(uuids, requests, chunk_size, **options)
 
-    async def _stop_chunk(self, chunk: Chunk[str]) -> None:
-        items = chunk.items
-        n = len(items)
-        valid: Sequence[int]
-        # Checking the uuids builds the request body too (see join_uuids).
-        body = join_uuids(items, _BODY_HEAD, _BODY_TAIL)
-        if body is None:
-            valid = self._mark_invalid(chunk)
-            if not valid:
-                return
-            sent = [cast(str, chunk.ids[i]) for i in valid]
-        else:
-            valid = range(n)
-            sent = chunk.ids = items  # type: ignore[assignment]
-        # A set is the cheapest duplicate check; only build the ordered copy if needed.
-        unique = sent if len(set(sent)) == len(sent) else list(dict.fromkeys(sent))
-        if body is None or unique is not items:
-            body = encode(StopRequest(uuids=unique))
-        chunk.mark_in_flight(valid, tracked=True)
-        try:
-            result = await self._send_stop(body, chunk.on_wire, _AllStopped)
-        except APIError as exc:
-            code = getattr(exc, "code", None)
-            for i in valid:
-                chunk.fail(i, exc, code)
-            return
-        chunk.error_flag = result.errors
-        answered = result.items
-        if len(unique) == n and len(answered) == n:
-            if [it.message_uuid for it in answered] == unique:
-                # The common case: every uuid answered, in the order sent.
-                if type(result) is _AllStopped:
-                    chunk.settle(Outcome.STOPPED, StopCode.STOPPED)
-                else:
-                    codes = [it.code for it in answered]
-                    chunk.codes = codes  # type: ignore[assignment]
-                    chunk.outcomes = [_CODE_OUTCOMES.get(c, Outcome.UNKNOWN) for c in codes]
-                return
+    async def _stop_request(self, request: Request[str]) -> Answer:
+        """One stop request of a bulk job, and what its answer says of each uuid."""
+        # The fast check built the body while checking the uuids (see join_uuids).
+        body = request.hint or encode(StopRequest(uuids=list(request.items)))
+        result = await self._send_stop(body, request.on_wire, _AllStopped)
+        answered, asked = result.items, request.ids
+        if len(answered) == len(asked) and [it.message_uuid for it in answered] == asked:
+            # The common case: every uuid answered, in the order sent.
+            if type(result) is _AllStopped:
+                return Answer(outcome=Outcome.STOPPED, code=StopCode.STOPPED,
+                              error_flag=result.errors)  # fmt: skip
+            codes = [it.code for it in answered]
+            found = [_CODE_OUTCOMES.get(c, Outcome.UNKNOWN) for c in codes]
+            return Answer(outcome=found, code=codes, error_flag=result.errors)
         by_id: dict[str, int] = {}
         conflicts: dict[str, APIResponseError] = {}
         for it in answered:
@@ -295,20 +254,29 @@ class Revicom(BaseClient):
             code = by_id.setdefault(key, it.code)
             if code != it.code:
                 conflicts[key] = self._conflict(it.message_uuid, code, it.code)
-        for i in valid:
-            key = items[i].lower()
-            code = by_id.get(key)
+        outcomes: list[Outcome] = []
+        codes_of: list[int | None] = []
+        errors: list[BaseException | None] = []
+        for uuid in asked:
+            key = uuid.lower()
+            answer = by_id.get(key)
             if key in conflicts:  # the answer contradicts itself: the fate is unknown
-                chunk.outcomes[i] = Outcome.UNKNOWN
-                chunk.errors[i] = conflicts[key]
-            elif code is None:
-                chunk.outcomes[i] = Outcome.UNKNOWN
-                chunk.errors[i] = _MISSING
+                outcomes.append(Outcome.UNKNOWN)
+                codes_of.append(None)
+                errors.append(conflicts[key])
+            elif answer is None:
+                outcomes.append(Outcome.UNKNOWN)
+                codes_of.append(None)
+                errors.append(_MISSING)
             else:
-                chunk.outcomes[i] = _CODE_OUTCOMES.get(code, Outcome.UNKNOWN)
-                chunk.codes[i] = code
-        asked = {u.lower() for u in unique}
-        chunk.extra_items = sum(1 for k in by_id if k not in asked)
+                outcomes.append(_CODE_OUTCOMES.get(answer, Outcome.UNKNOWN))
+                codes_of.append(answer)
+                errors.append(None)
+        known = {u.lower() for u in asked}
+        return Answer(
+            outcome=outcomes, code=codes_of, error=errors, error_flag=result.errors,
+            extra_items=sum(1 for k in by_id if k not in known),
+        )  # fmt: skip
 
     def _conflict(self, uuid: str, first: int, second: int) -> APIResponseError:
         """An answer giving one uuid two codes cannot be right: the uuid's fate is
@@ -318,23 +286,7 @@ class Revicom(BaseClient):
             method=STOP.method, url=self._api.host.shown(STOP.template), status_code=200,
         )  # fmt: skip
 
-    @staticmethod
-    def _mark_invalid(chunk: Chunk[str]) -> list[int]:
-        valid: list[int] = []
-        for i, value in enumerate(chunk.items):
-            if is_uuid(value):
-                chunk.ids[i] = value
-                valid.append(i)
-            else:
-                chunk.ids[i] = value if isinstance(value, str) else None
-                try:  # a str subclass holding a uuid is sent as its plain value
-                    chunk.ids[i] = check_uuid(value, f"uuids[{chunk.start + i}]")
-                    valid.append(i)
-                except ValidationError as exc:
-                    chunk.fail(i, exc)
-        return valid
-
-    async def stop_prepared(
+    async def _stop_prepared(
         self, uuids: list[str], *, on_wire: Callable[[bool], None] | None = None
     ) -> StopResult:
         """Send a stop for uuids already checked and de-duplicated."""
@@ -350,3 +302,12 @@ class Revicom(BaseClient):
             STOP, STOP.template, body, StopResult, scope="revicom", limit=self._rate_limit,
             on_wire=on_wire, first=first,
         )  # fmt: skip
+
+
+def _uuid_fast(items: list[str]) -> Ready | None:
+    # Checking the uuids builds the request body too (see join_uuids).
+    body = join_uuids(items, _BODY_HEAD, _BODY_TAIL)
+    return None if body is None else Ready(items, distinct=False, hint=body)
+
+
+_UUIDS: Final = uuid_checks("uuids", _uuid_fast)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
 import msgspec
 
@@ -51,3 +51,16 @@ class StopResult(msgspec.Struct, kw_only=True, frozen=True, rename="camel"):
     items: list[StopItem] = msgspec.field(default_factory=list)
     extra_items: list[StopItem] = msgspec.field(default_factory=list)
     missing: list[str] = msgspec.field(default_factory=list)
+
+
+class _StoppedItem(StopItem, kw_only=True, frozen=True):
+    code: Literal[200]
+
+
+class _AllStopped(StopResult, kw_only=True, frozen=True):
+    """A stop answer whose every item is 200: the decoder checks each code, so no
+    pass over them is needed. Any other answer fails to decode as this and is read
+    as ``StopResult``."""
+
+    # Read only, never handed out: the narrower item type is safe here.
+    items: list[_StoppedItem] = msgspec.field(default_factory=list)  # type: ignore[assignment]

@@ -15,9 +15,8 @@ import pytest
 import aiomsg
 from aiomsg import Outcome
 from aiomsg.bulk import Counts
-
-from .bulk_support import OK, Action, bulk_server
-from .test_bulk import SUB, assert_accounted, eightbyeight, line_messages, revicom
+from tests.bulk.support import OK, Action, bulk_server
+from tests.bulk.test_bulk import SUB, assert_accounted, eightbyeight, line_messages, revicom
 
 #: Far more than a stopped job needs to read (and bounded, so a regression that reads
 #: it all fails in seconds rather than hanging).

@@ -19,7 +19,7 @@ if sys.version_info >= (3, 11):
 else:  # anyio brings the backport on 3.10
     from exceptiongroup import ExceptionGroup
 
-from .bulk_support import OK, Action, BulkServer, bulk_server
+from tests.bulk.support import OK, Action, BulkServer, bulk_server
 
 SUB = "sub-1"
 FAST_RETRY = aiomsg.RetryPolicy(max_attempts=3, backoff_base=0.001, backoff_cap=0.005)
@@ -560,7 +560,8 @@ async def test_before_send_sees_each_request_before_it_leaves() -> None:
 
 
 async def test_an_unexpected_error_in_a_chunk_loses_no_item() -> None:
-    from aiomsg.bulk import Chunk, collect, run_bulk
+    from aiomsg.bulk._chunk import Chunk
+    from aiomsg.bulk._stream import collect, run_bulk
 
     async def process(chunk: Chunk[str]) -> None:
         chunk.outcomes[0] = Outcome.STOPPED
@@ -839,3 +840,51 @@ async def test_only_the_task_groups_own_wrapper_is_removed() -> None:
             await raise_with_context(client)
         assert info.value.__suppress_context__
         assert isinstance(info.value.__context__, KeyError)
+
+
+def frame_locals(error: BaseException) -> list[object]:
+    """Every local of every frame the error and its chain passed through."""
+    found: list[object] = []
+    todo: list[BaseException | None] = [error]
+    seen: set[int] = set()
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        tb = e.__traceback__
+        while tb is not None:
+            found.extend(tb.tb_frame.f_locals.values())
+            tb = tb.tb_next
+        todo += [e.__cause__, e.__context__]
+    return found
+
+
+def big(value: object) -> bool:
+    return isinstance(value, bytes | bytearray | list | tuple | dict) and len(value) >= 1000
+
+
+@pytest.mark.parametrize("api", ["stop", "line", "cancel"])
+async def test_a_failed_request_kept_in_a_report_pins_neither_body_nor_items(api: str) -> None:
+    """A report keeps each failed item's error; its traceback must not keep the request
+    body and the chunk's items alive with it."""
+
+    def plan(_: str, n: int, body: Any) -> Action:
+        return Action(kind="status", status=400)
+
+    async with bulk_server(plan) as server:
+        if api == "stop":
+            async with revicom(server) as client:
+                report = await client.stop(uuids(2000))
+        else:
+            async with eightbyeight(server) as client:
+                if api == "line":
+                    report = await client.chatapps.send_line_notifications(SUB, line_messages(2000))
+                else:
+                    report = await client.sms.cancel_messages(SUB, uuids(1000), concurrency=2)
+    assert report.counts[Outcome.FAILED] == len(report)
+    errors = {id(o.error): o.error for o in report if o.error is not None}
+    assert errors
+    for error in errors.values():
+        assert error.__traceback__ is not None  # still says where it came from
+        assert not [v for v in frame_locals(error) if big(v)]

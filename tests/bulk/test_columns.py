@@ -1,7 +1,7 @@
-"""The compact forms the hot paths rely on: packed ids, shared columns.
+"""The compact column forms the bulk hot paths rely on: packed ids, shared columns.
 
 Each must say exactly what the plain form says, whatever the input. Joined uuid
-bodies (``aiomsg._validation.join_uuids``) are tested in ``test_validation.py``.
+bodies (``aiomsg._validation.join_uuids``) are tested in ``tests/test_validation.py``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aiomsg.bulk import Chunk, Outcome, PackedStrings, pack, uniform
+from aiomsg.bulk import Outcome
+from aiomsg.bulk._chunk import Chunk
+from aiomsg.bulk._columns import PackedStrings, pack, uniform
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

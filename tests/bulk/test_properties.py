@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 
 import aiomsg
 from aiomsg import Outcome
-
-from .bulk_support import Action, bulk_server
+from tests.bulk.support import Action, bulk_server
 
 RETRY = aiomsg.RetryPolicy(max_attempts=2, backoff_base=0.001, backoff_cap=0.002)
 TIMEOUT = aiomsg.Timeout(connect=1.0, read=0.05, total=2.0)

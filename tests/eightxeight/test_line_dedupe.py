@@ -16,13 +16,12 @@ from hypothesis import strategies as st
 
 import aiomsg
 from aiomsg import Outcome
-from aiomsg.bulk import Chunk
+from aiomsg.bulk._chunk import Chunk
 from aiomsg.eightxeight import _sent_ids
 from aiomsg.eightxeight._sent_ids import SentIds
 from aiomsg.eightxeight.chatapps import item_id
-
-from .bulk_support import OK, Action, BulkServer, bulk_server
-from .test_bulk import SUB, assert_accounted, eightbyeight, line_messages
+from tests.bulk.support import OK, Action, BulkServer, bulk_server
+from tests.bulk.test_bulk import SUB, assert_accounted, eightbyeight, line_messages
 
 FORMS = ["list", "iterable", "async", "stream", "chunks"]
 
@@ -339,7 +338,7 @@ def test_pending_outcome_waits_are_per_request() -> None:
             tg.start_soon(waiter)
             await anyio.lowlevel.checkpoint()
             assert got == []
-            from aiomsg.bulk import Chunk
+            from aiomsg.bulk._chunk import Chunk
 
             chunk: Chunk[str] = Chunk(10, ["a"] * 10)
             chunk.settle(Outcome.ACCEPTED)
