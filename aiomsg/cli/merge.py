@@ -1,4 +1,4 @@
-"""``aiomsg report merge OUT REPORT... [--journal PATH]...``: the shards' reports as one.
+"""``aiomsg report merge OUT REPORT... [--journal JOURNAL...]``: the shards' reports as one.
 
 The work is in ``merging``, loaded when the command runs.
 """
@@ -32,18 +32,19 @@ def add_commands(top: Commands) -> None:
     merge.add_argument(
         "--journal",
         dest="journals",
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
-        metavar="PATH",
-        help="a shard's journal (repeat for each shard): checks the reports are of one "
-        "job and gives the input's length",
+        metavar="JOURNAL",
+        help="the shards' journals (after the reports): they check that the reports are "
+        "of one job and give the input's length",
     )
     merge.add_argument("--quiet", action="store_true", help="no summary on standard error")
     merge.set_defaults(handler=merge_command)
 
 
 def merge_command(args: argparse.Namespace) -> int:
-    """``aiomsg report merge OUT REPORT... [--journal PATH]...``."""
+    """``aiomsg report merge OUT REPORT... [--journal JOURNAL...]``."""
     from .merging import MergeError, merge_reports  # loaded when it runs, not for --help
 
     try:

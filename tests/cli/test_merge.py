@@ -53,8 +53,8 @@ def _shards(tmp_path: Path, n: int, identity: JobIdentity = IDENTITY) -> list[tu
 
 def _merge(out: Path, *paths: Path, journals: tuple[Path, ...] = ()) -> int:
     args = ["report", "merge", str(out), *map(str, paths)]
-    for journal in journals:
-        args += ["--journal", str(journal)]
+    if journals:  # as a shell glob gives them: --journal shard-*.journal
+        args += ["--journal", *map(str, journals)]
     return main(args)
 
 
