@@ -94,8 +94,11 @@ def resolve_shard(
 
 
 def shard_of(args: argparse.Namespace) -> tuple[int, int] | None:
-    """The shard a command's arguments and the environment name."""
-    return resolve_shard(getattr(args, "shard", None), getattr(args, "shards", None), os.environ)
+    """The shard a command's arguments and the environment name (None for a command
+    that takes no shards, such as ``cancel-batch``, whatever the environment says)."""
+    if not hasattr(args, "shards"):
+        return None
+    return resolve_shard(args.shard, args.shards, os.environ)
 
 
 def default_rate_limit(client: type[EightByEight | Revicom]) -> RateLimit:

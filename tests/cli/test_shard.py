@@ -132,3 +132,12 @@ async def test_an_indexed_job_pod_takes_its_slice(
     missing = await run_cli("revicom", "stop", str(source), "--shards", "2", env=env)
     assert missing.code == 2
     assert "JOB_COMPLETION_INDEX" in missing.err
+
+
+def test_commands_without_shards_ignore_the_pod_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(INDEX, "3")
+    monkeypatch.delenv(SHARDS, raising=False)
+    args = build_parser().parse_args(["8x8", "sms", "cancel-batch", "sub", "b-1"])
+    assert rate_limit(args, EightByEight) == default_rate_limit(EightByEight)
+    with pytest.raises(UsageError, match="no shard count"):
+        rate_limit(_args(), EightByEight)
