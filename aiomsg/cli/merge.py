@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from .common import add_command
 from .console import say
-from .exits import EXIT_OK
 
 if TYPE_CHECKING:
     from .common import Commands
@@ -45,14 +44,18 @@ def add_commands(top: Commands) -> None:
 
 def merge_command(args: argparse.Namespace) -> int:
     """``aiomsg report merge OUT REPORT... [--journal JOURNAL...]``."""
-    from .merging import MergeError, merge_reports  # loaded when it runs, not for --help
+    from .merging import MergeError, merge_reports, merged_exit_code  # loaded when it runs
 
     try:
-        written = merge_reports(args.out, args.reports, args.journals)
+        counts = merge_reports(args.out, args.reports, args.journals)
     except MergeError as exc:
         say(f"aiomsg: {exc}\nNothing was written.")
         return exc.code
     if not args.quiet:
-        reports = len(args.reports)
-        say(f"merged {written:,} records from {reports} report{'' if reports == 1 else 's'}")
-    return EXIT_OK
+        records, reports = sum(counts.values()), len(args.reports)
+        each = ", ".join(f"{n:,} {outcome}" for outcome, n in sorted(counts.items()))
+        say(
+            f"merged {records:,} records from {reports} report{'' if reports == 1 else 's'}"
+            + (f": {each}" if each else "")
+        )
+    return merged_exit_code(counts)

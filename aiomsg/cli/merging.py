@@ -13,30 +13,36 @@ highest one a report holds.
 Nothing is written unless the reports merge whole: doubled positions, reports
 of different jobs or an unreadable report exit 2; missing positions exit 3 (run
 the shards that lack them again with their journals, then merge again). OUT is
-never one of the files read, nor a journal.
+never one of the files read, nor a journal. A merged report exits as one run over
+the whole input would: 0 every item succeeded, 1 some did not, 3 some were never
+sent (``not_attempted``: a shard was interrupted; resume it, then merge again).
 """
 
 from __future__ import annotations
 
 import csv
 import heapq
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
 
 import msgspec
 
-from .exits import EXIT_INCOMPLETE, EXIT_USAGE
+from aiomsg.bulk import SUCCESSFUL, Outcome
+
+from .exits import EXIT_INCOMPLETE, EXIT_NOT_ALL_SUCCEEDED, EXIT_OK, EXIT_USAGE
 from .journal import JournalError, JournalHeader, is_journal, read_header
 from .paths import Role, first_clash
 from .ranges import IndexRanges
 from .report import ReportError, Row, open_report
 from .summary import plural
 
-__all__ = ["MergeError", "merge_reports", "show_ranges"]
+__all__ = ["MergeError", "merge_reports", "merged_exit_code", "show_ranges"]
 
 #: Ranges named in a message before "... and N more".
 SHOWN_RANGES: Final = 12
 _WRITE_BATCH: Final = 2_000
+_SUCCESSFUL: Final = frozenset(o.value for o in SUCCESSFUL)
 
 
 class MergeError(Exception):
@@ -222,8 +228,8 @@ def _check_paths(out: str, reports: Sequence[str], journals: Sequence[str]) -> N
             )
 
 
-def merge_reports(out: str, reports: Sequence[str], journals: Sequence[str] = ()) -> int:
-    """Merge ``reports`` into ``out`` in input order; the number of records written.
+def merge_reports(out: str, reports: Sequence[str], journals: Sequence[str] = ()) -> Counter[str]:
+    """Merge ``reports`` into ``out`` in input order; the records written per outcome.
 
     ``MergeError`` (nothing written) when a position is missing or doubled, the
     journals name different jobs, or a file is unreadable or would be overwritten.
@@ -261,12 +267,12 @@ def merge_reports(out: str, reports: Sequence[str], journals: Sequence[str] = ()
     return _write(out, (scan.rows() for scan in scans))
 
 
-def _write(out: str, streams: Iterable[Iterator[Row]]) -> int:
+def _write(out: str, streams: Iterable[Iterator[Row]]) -> Counter[str]:
     try:
         writer = open_report(out)
     except ReportError as exc:
         raise MergeError(str(exc), EXIT_USAGE) from None
-    written = 0
+    counts: Counter[str] = Counter()
     complete = False
     try:
         batch: list[Row] = []
@@ -274,11 +280,22 @@ def _write(out: str, streams: Iterable[Iterator[Row]]) -> int:
             batch.append(row)
             if len(batch) >= _WRITE_BATCH:
                 writer.write(batch)
-                written += len(batch)
+                counts.update(r[3] for r in batch)
                 batch = []
         writer.write(batch)
-        written += len(batch)
+        counts.update(r[3] for r in batch)
         complete = True
     finally:
         writer.close(complete=complete)
-    return written
+    return counts
+
+
+def merged_exit_code(counts: Counter[str]) -> int:
+    """The job's exit code from its merged outcomes, as one run over the whole input
+    would end: 3 when some items were never sent (``not_attempted``: resume their
+    shards), 0 when every item succeeded, else 1."""
+    if counts[Outcome.NOT_ATTEMPTED.value]:
+        return EXIT_INCOMPLETE
+    if all(outcome in _SUCCESSFUL for outcome, n in counts.items() if n):
+        return EXIT_OK
+    return EXIT_NOT_ALL_SUCCEEDED

@@ -204,3 +204,21 @@ def test_journals_of_earlier_versions_have_no_job_field_and_still_merge(tmp_path
     out = tmp_path / "all.jsonl"
     assert _merge(out, *(r for r, _ in shards), journals=tuple(j for _, j in shards)) == 0
     assert len(read_report(out)) == ITEMS
+
+
+def test_the_merged_exit_code_is_the_whole_job_s(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = _write_report(tmp_path / "a.jsonl", _rows(0, 5))
+    rows = _rows(5, 10)
+    rows[1] = {**rows[1], "outcome": "not_found", "code": 404}
+    second = _write_report(tmp_path / "b.jsonl", rows)
+    out = tmp_path / "all.jsonl"
+    assert _merge(out, first, second) == 1
+    assert "merged 10 records from 2 reports: 1 not_found, 9 stopped" in capsys.readouterr().err
+    assert read_report(out)[6]["outcome"] == "not_found"
+    # A shard cut short: merged whole, but the job is not finished (resume the shard).
+    rows[2] = {**rows[2], "outcome": "not_attempted", "code": None}
+    _write_report(second, rows)
+    assert _merge(out, first, second) == 3
+    assert [r["outcome"] for r in read_report(out)].count("not_attempted") == 1
