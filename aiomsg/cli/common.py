@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import math
 import re
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias, TypeVar, cast
@@ -14,6 +15,7 @@ from aiomsg.revicom.client import ENV_TOKEN
 
 from .exits import EXIT_CODES, UsageError
 from .operation import C, I, JobOptions, Operation
+from .shard import MAX_SHARDS, shard_of
 
 __all__ = [
     "MAX_CONCURRENCY",
@@ -76,6 +78,20 @@ def _whole(value: str, low: int, high: int, what: str) -> int:
 
 def _concurrency(value: str) -> int:
     return _whole(value, 1, MAX_CONCURRENCY, "a whole number")
+
+
+def _shards(value: str) -> int:
+    return _whole(value, 1, MAX_SHARDS, "a whole number")
+
+
+def _rate(value: str) -> float:
+    try:
+        rate = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected requests per second, got {value!r}") from None
+    if not (rate > 0 and math.isfinite(rate)):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {value!r}")
+    return rate
 
 
 def port(value: str) -> int:
@@ -171,6 +187,20 @@ def add_bulk_arguments(
         metavar="K/N",
         help="process only the K-th of N equal slices of the input (1-based)",
     )
+    group.add_argument(
+        "--shards",
+        type=_shards,
+        metavar="N",
+        help="the input is cut into N slices; this run takes slice "
+        "$JOB_COMPLETION_INDEX + 1 (Kubernetes Indexed Jobs; else $AIOMSG_SHARDS)",
+    )
+    group.add_argument(
+        "--rate",
+        type=_rate,
+        metavar="R",
+        help="requests per second for this run (default: the provider's limit divided "
+        "by the shard count)",
+    )
 
 
 # ---------------------------------------------------------------------------- running
@@ -202,7 +232,7 @@ def job_options(args: argparse.Namespace) -> JobOptions:
         skip_invalid=args.skip_invalid,
         dry_run=args.dry_run,
         quiet=args.quiet,
-        shard=args.shard,
+        shard=shard_of(args),
         reads=tuple(
             (f"--{name.replace('_', '-')}", path)
             for name in ("token_file", "api_key_file")

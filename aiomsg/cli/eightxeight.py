@@ -27,6 +27,7 @@ from .common import (
 from .exits import EXIT_OK, UsageError
 from .operation import Operation, id_item
 from .revicom import DRY_RUN_SECRET
+from .shard import rate_limit
 
 if TYPE_CHECKING:
     from .common import Commands
@@ -110,6 +111,7 @@ def open_client(args: argparse.Namespace, dry_run: bool = False) -> EightByEight
         region=args.region,
         chatapps_url=url if args.api == "chatapps" else None,
         sms_url=url if args.api == "sms" else None,
+        rate_limit=rate_limit(args, EightByEight),
     )
 
 

@@ -49,7 +49,16 @@ from aiomsg.bulk import Outcome
 
 from .ranges import IndexRanges
 
-__all__ = ["Finished", "JobIdentity", "Journal", "JournalError", "Run", "is_journal"]
+__all__ = [
+    "Finished",
+    "JobIdentity",
+    "Journal",
+    "JournalError",
+    "JournalHeader",
+    "Run",
+    "is_journal",
+    "read_header",
+]
 
 FORMAT: Final = "aiomsg"
 VERSION: Final = 2
@@ -102,6 +111,23 @@ class JobIdentity:
         )
         return hashlib.sha256(canonical).hexdigest()
 
+    @property
+    def job(self) -> str:
+        """The fingerprint every shard of one job shares: ``fingerprint`` with the shard
+        count in place of the shard (a run without shards is one shard of one)."""
+        count = self.shard.split("/")[1] if self.shard else "1"
+        canonical = msgspec.json.encode(
+            [
+                self.command,
+                list(self.params),
+                list(self.endpoint),
+                self.input_digest,
+                self.items,
+                count,
+            ]
+        )
+        return hashlib.sha256(canonical).hexdigest()
+
     def describe(self) -> str:
         shard = f", shard {self.shard}" if self.shard else ""
         where = ", ".join(f"{name} {value}" for name, value in self.endpoint)
@@ -121,6 +147,8 @@ class _Header(msgspec.Struct, kw_only=True):
     items: int
     shard: str | None = None
     endpoint: list[tuple[str, str]] = msgspec.field(default_factory=list)
+    #: ``JobIdentity.job`` (absent from journals of earlier versions).
+    job: str | None = None
 
 
 class _Record(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -199,6 +227,7 @@ class Journal:
             items=identity.items,
             shard=identity.shard,
             endpoint=list(identity.endpoint),
+            job=identity.job,
         )
         self._append(_encode(header) + b"\n", sync=True)
         _sync_directory(self.path)
@@ -386,6 +415,48 @@ class Journal:
                 os.fsync(fd)
         finally:
             os.close(fd)
+
+
+@dataclass(frozen=True, slots=True)
+class JournalHeader:
+    """What a journal's header says of its job (``job`` None: an older journal)."""
+
+    command: str
+    input_name: str
+    input_digest: str
+    items: int
+    shard: str | None
+    endpoint: tuple[tuple[str, str], ...]
+    job: str | None
+
+
+def read_header(path: str) -> JournalHeader:
+    """The header of the journal at ``path``; ``JournalError`` when it has none."""
+    try:
+        with open(path, "rb") as f:
+            first = f.readline()
+    except OSError as exc:
+        raise JournalError(f"cannot read the journal {path!r}: {exc.strerror}") from None
+    try:
+        header = _decode_header(first)
+    except msgspec.DecodeError:
+        header = None
+    if header is None or header.journal != FORMAT or not first.endswith(b"\n"):
+        raise JournalError(f"{path!r} is not an aiomsg journal (or holds no header yet)")
+    if header.version != VERSION:
+        raise JournalError(
+            f"the journal {path!r} has format version {header.version}; this aiomsg "
+            f"reads version {VERSION}"
+        )
+    return JournalHeader(
+        command=header.command,
+        input_name=header.input,
+        input_digest=header.input_digest,
+        items=header.items,
+        shard=header.shard,
+        endpoint=tuple((str(k), str(v)) for k, v in header.endpoint),
+        job=header.job,
+    )
 
 
 def is_journal(path: str) -> bool:

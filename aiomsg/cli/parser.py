@@ -12,7 +12,7 @@ from typing import cast
 
 from aiomsg import __version__
 
-from . import eightxeight, revicom, simulator
+from . import eightxeight, merge, revicom, simulator
 from .exits import EXIT_CODES
 
 __all__ = ["build_parser", "misplaced_option"]
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulator.add_commands(top)
     revicom.add_commands(top)
     eightxeight.add_commands(top)
+    merge.add_commands(top)
     return parser
 
 

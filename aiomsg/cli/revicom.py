@@ -23,6 +23,7 @@ from .common import (
 )
 from .exits import UsageError
 from .operation import Operation, id_item
+from .shard import rate_limit
 
 if TYPE_CHECKING:
     from .common import Commands
@@ -56,7 +57,7 @@ def open_client(args: argparse.Namespace, dry_run: bool) -> Revicom:
         if not dry_run:
             raise UsageError(f"no Revicom token: set {ENV_TOKEN}, or pass --token-file PATH")
         token = DRY_RUN_SECRET
-    return Revicom(token=token, base_url=args.base_url)
+    return Revicom(token=token, base_url=args.base_url, rate_limit=rate_limit(args, Revicom))
 
 
 def stop_messages(args: argparse.Namespace) -> int:
