@@ -221,7 +221,8 @@ Call = Callable[[aiomsg.EightByEight, aiomsg.Revicom], Awaitable[Any]]
 def _streamed(make: Callable[[], Any]) -> Call:
     async def run(e: aiomsg.EightByEight, r: aiomsg.Revicom) -> Any:
         async with make() as stream:
-            return [o async for o in stream]
+            # A stream hands outcomes on as requests finish, not in input order.
+            return sorted([o async for o in stream], key=lambda o: o.index)
 
     return run
 
