@@ -19,6 +19,8 @@ from typing import Final
 import anyio
 import msgspec
 
+from .._errors import ValidationError
+from .._validation import check_sub_account_id, describe
 from ..bulk import BulkReport, Outcome
 from ..eightxeight.models import MessageState
 from .store import ReceiptRecord, ReceiptStore
@@ -117,14 +119,51 @@ class _Item(msgspec.Struct, gc=False):
 def _items(source: BulkReport | Iterable[str]) -> list[_Item]:
     if isinstance(source, BulkReport):
         return [_Item(o.index, o.id, o.outcome, o.provider_id, o.code, o.error) for o in source]
-    if isinstance(source, str | bytes):
-        raise TypeError("give a BulkReport or an iterable of clientMessageIds, not one string")
+    if isinstance(source, str | bytes | bytearray) or not isinstance(source, Iterable):
+        raise ValidationError("source", f"got {describe(source)}", _SOURCE_RULE)
     items = []
     for i, cmid in enumerate(source):
-        if not isinstance(cmid, str):
-            raise TypeError(f"clientMessageId at position {i} is {type(cmid).__name__}, not str")
+        if not isinstance(cmid, str) or not cmid:
+            raise ValidationError(
+                f"source[{i}]", f"got {describe(cmid)}", "a clientMessageId: a non-empty str"
+            )
         items.append(_Item(i, cmid, Outcome.UNKNOWN, None, None, None))
     return items
+
+
+_SOURCE_RULE: Final = "a BulkReport or an iterable of clientMessageIds (not one string)"
+_SECONDS: Final = (int, float)
+
+
+def _check_arguments(
+    store: object,
+    wait: object,
+    poll_interval: object,
+    sub_account_id: object,
+    on_progress: object,
+) -> None:
+    if not isinstance(store, ReceiptStore):
+        raise ValidationError(
+            "store", f"got {describe(store)}",
+            "a ReceiptStore (such as an open SQLiteReceiptStore)",
+        )  # fmt: skip
+    if type(wait) not in _SECONDS or not wait >= 0:  # type: ignore[operator]
+        raise ValidationError(
+            "wait", f"got {wait!r}", "a number of seconds >= 0 (math.inf: wait until all resolve)"
+        )
+    if type(poll_interval) not in _SECONDS or not (
+        poll_interval > 0 and math.isfinite(poll_interval)  # type: ignore[operator,arg-type]
+    ):
+        raise ValidationError(
+            "poll_interval", f"got {poll_interval!r}", "a finite number of seconds > 0"
+        )
+    if sub_account_id is not None:
+        check_sub_account_id(sub_account_id)
+    if on_progress is not None and not callable(on_progress):
+        raise ValidationError(
+            "on_progress", f"got {describe(on_progress)}",
+            "a function called with (resolved, pending), or None",
+        )  # fmt: skip
 
 
 async def reconcile(
@@ -146,14 +185,10 @@ async def reconcile(
     sub-account (clientMessageIds are the sender's and may repeat across accounts).
     ``on_progress``: called after each look at the store with the number of
     clientMessageIds resolved so far and the number still without a receipt.
-    Never sends anything.
+    Never sends anything. A bad argument raises ``ValidationError`` naming it, before
+    the store is read.
     """
-    if not wait >= 0:
-        raise ValueError(f"wait must be >= 0 seconds, got {wait!r}")
-    if not (poll_interval > 0 and math.isfinite(poll_interval)):
-        raise ValueError(
-            f"poll_interval must be a finite number of seconds > 0, got {poll_interval!r}"
-        )
+    _check_arguments(store, wait, poll_interval, sub_account_id, on_progress)
     items = _items(source)
     pending = {it.id for it in items if it.outcome is Outcome.UNKNOWN and it.id is not None}
     to_resolve = len(pending)

@@ -12,6 +12,7 @@ import anyio
 import pytest
 
 import aiomsg
+from aiomsg import ValidationError
 from aiomsg.receipts import (
     NO_RECEIPT,
     DeliveryReceipt,
@@ -148,18 +149,64 @@ async def test_receipts_from_another_sub_account_prove_nothing(
     assert (await reconcile(["m-1"], store)).counts[Outcome.ACCEPTED] == 1
 
 
-async def test_bad_arguments(store: SQLiteReceiptStore) -> None:
-    with pytest.raises(ValueError, match="wait"):
-        await reconcile(["m"], store, wait=-1)
-    with pytest.raises(ValueError, match="wait"):
-        await reconcile(["m"], store, wait=float("nan"))
-    for bad in (0, -1, float("inf"), float("nan")):
-        with pytest.raises(ValueError, match="poll_interval"):
-            await reconcile(["m"], store, poll_interval=bad)
-    with pytest.raises(TypeError, match="one string"):
-        await reconcile("m-1", store)
-    with pytest.raises(TypeError, match="position 1"):
-        await reconcile(["m-1", 7], store)  # type: ignore[list-item]
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"wait": -1}, "wait"),
+        ({"wait": float("nan")}, "wait"),
+        ({"wait": "10"}, "wait"),
+        ({"wait": True}, "wait"),
+        ({"wait": None}, "wait"),
+        ({"poll_interval": 0}, "poll_interval"),
+        ({"poll_interval": -1}, "poll_interval"),
+        ({"poll_interval": float("inf")}, "poll_interval"),
+        ({"poll_interval": float("nan")}, "poll_interval"),
+        ({"poll_interval": "1"}, "poll_interval"),
+        ({"sub_account_id": ""}, "sub_account_id"),
+        ({"sub_account_id": 7}, "sub_account_id"),
+        ({"on_progress": "print"}, "on_progress"),
+    ],
+)
+async def test_bad_arguments_are_validation_errors_naming_the_field(
+    store: SQLiteReceiptStore, kwargs: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        await reconcile(["m"], store, **kwargs)  # type: ignore[arg-type]
+    assert caught.value.field == field
+    assert caught.value.rule
+
+
+@pytest.mark.parametrize(
+    ("source", "field"),
+    [
+        ("m-1", "source"),
+        (b"m-1", "source"),
+        (7, "source"),
+        (None, "source"),
+        (["m-1", 7], "source[1]"),
+        (["m-1", ""], "source[1]"),
+        (iter(["m-1", b"m-2"]), "source[1]"),
+    ],
+)
+async def test_a_bad_source_is_a_validation_error(
+    store: SQLiteReceiptStore, source: object, field: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        await reconcile(source, store)  # type: ignore[arg-type]
+    assert caught.value.field == field
+    assert "clientMessageId" in caught.value.rule
+
+
+async def test_a_store_that_is_not_a_store_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError) as caught:
+        await reconcile(["m"], {"m": "delivered"})  # type: ignore[arg-type]
+    assert caught.value.field == "store"
+
+
+async def test_infinite_wait_is_allowed(store: SQLiteReceiptStore) -> None:
+    await store.add([record(umid="u-1", client_message_id="m-1")])
+    result = await reconcile(["m-1"], store, wait=float("inf"))
+    assert result.counts[Outcome.ACCEPTED] == 1
 
 
 async def test_a_lost_answer_is_reconciled_without_sending_again(tmp_path: Path) -> None:
