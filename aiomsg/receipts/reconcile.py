@@ -28,6 +28,7 @@ from .store import ReceiptRecord, ReceiptStore
 __all__ = [
     "DEFAULT_POLL_INTERVAL",
     "NO_RECEIPT",
+    "ReconcileItem",
     "ReconciledMessage",
     "Reconciliation",
     "reconcile",
@@ -37,6 +38,22 @@ DEFAULT_POLL_INTERVAL: Final = 1.0
 """Seconds between looks at the store while waiting for the last receipts."""
 NO_RECEIPT: Final = "no_receipt"
 """``Reconciliation.states`` key for accepted messages with no receipt yet."""
+
+
+class ReconcileItem(msgspec.Struct, kw_only=True, frozen=True, gc=False):
+    """One LINE message as known before reconciling, for sources other than a
+    ``BulkReport`` (a job journal, a report read back from a file).
+
+    ``id``: the clientMessageId it was sent with (None: none known, left as it is).
+    ``outcome``: what the send came to: ``unknown`` items are resolved from the
+    receipts, ``accepted`` ones get their latest delivery state, others pass through.
+    ``umid`` and ``code``: 8x8's id and code, when known.
+    """
+
+    id: str | None
+    outcome: Outcome = Outcome.UNKNOWN
+    umid: str | None = None
+    code: int | None = None
 
 
 class ReconciledMessage(msgspec.Struct, kw_only=True, frozen=True, gc=False):
@@ -116,22 +133,41 @@ class _Item(msgspec.Struct, gc=False):
     error: BaseException | None
 
 
-def _items(source: BulkReport | Iterable[str]) -> list[_Item]:
+def _items(source: BulkReport | Iterable[str | ReconcileItem]) -> list[_Item]:
     if isinstance(source, BulkReport):
         return [_Item(o.index, o.id, o.outcome, o.provider_id, o.code, o.error) for o in source]
     if isinstance(source, str | bytes | bytearray) or not isinstance(source, Iterable):
         raise ValidationError("source", f"got {describe(source)}", _SOURCE_RULE)
     items = []
     for i, cmid in enumerate(source):
+        if isinstance(cmid, ReconcileItem):
+            items.append(_known(i, cmid))
+            continue
         if not isinstance(cmid, str) or not cmid:
-            raise ValidationError(
-                f"source[{i}]", f"got {describe(cmid)}", "a clientMessageId: a non-empty str"
-            )
+            raise ValidationError(f"source[{i}]", f"got {describe(cmid)}", _ITEM_RULE)
         items.append(_Item(i, cmid, Outcome.UNKNOWN, None, None, None))
     return items
 
 
-_SOURCE_RULE: Final = "a BulkReport or an iterable of clientMessageIds (not one string)"
+_ITEM_RULE: Final = "a clientMessageId (a non-empty str) or a ReconcileItem"
+
+
+def _known(i: int, item: ReconcileItem) -> _Item:
+    if not isinstance(item.outcome, Outcome):
+        raise ValidationError(
+            f"source[{i}].outcome", f"got {describe(item.outcome)}", "an aiomsg.Outcome"
+        )
+    for name, value in (("id", item.id), ("umid", item.umid)):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ValidationError(f"source[{i}].{name}", f"got {describe(value)}", "a str or None")
+    if item.code is not None and type(item.code) is not int:
+        raise ValidationError(f"source[{i}].code", f"got {describe(item.code)}", "an int or None")
+    return _Item(i, item.id, item.outcome, item.umid, item.code, None)
+
+
+_SOURCE_RULE: Final = (
+    "a BulkReport, or an iterable of clientMessageIds or ReconcileItems (not one string)"
+)
 _SECONDS: Final = (int, float)
 
 
@@ -167,7 +203,7 @@ def _check_arguments(
 
 
 async def reconcile(
-    source: BulkReport | Iterable[str],
+    source: BulkReport | Iterable[str | ReconcileItem],
     store: ReceiptStore,
     *,
     wait: float = 0.0,
@@ -179,7 +215,8 @@ async def reconcile(
 
     ``source``: the ``BulkReport`` of a LINE send (its ``unknown`` items are resolved;
     its ``accepted`` items get their latest delivery state; other items pass through
-    unchanged), or clientMessageIds whose fate is unknown. ``wait``: keep looking at
+    unchanged), clientMessageIds whose fate is unknown, or ``ReconcileItem``s (what
+    a job journal knows of each message; the two may be mixed). ``wait``: keep looking at
     the store for up to this many seconds while some remain unknown, every
     ``poll_interval`` seconds. ``sub_account_id``: only trust receipts from this
     sub-account (clientMessageIds are the sender's and may repeat across accounts).

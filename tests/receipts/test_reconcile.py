@@ -276,3 +276,56 @@ async def test_accepted_items_without_receipts_count_as_no_receipt(tmp_path: Pat
     assert [m.outcome for m in result] == [Outcome.ACCEPTED] * 3
     assert result.states == {"read": 1, NO_RECEIPT: 2}
     assert result.resolved == 0
+
+
+async def test_reconcile_items_carry_what_a_journal_knows(store: SQLiteReceiptStore) -> None:
+    from aiomsg.receipts import ReconcileItem
+
+    await store.add(
+        [
+            record(umid="u-1", client_message_id="m-1", state="queued", detail=None),
+            record(umid="u-2", client_message_id="m-2", state="delivered"),
+            record(umid="u-3", client_message_id="m-3", state="rejected", error_code=3003),
+        ]
+    )
+    result = await reconcile(
+        [
+            ReconcileItem(id="m-1"),  # unknown: resolved
+            ReconcileItem(id="m-2", outcome=Outcome.ACCEPTED),  # gets its state
+            "m-3",  # mixed with plain ids: unknown, rejected by its receipt
+            ReconcileItem(id="m-4", outcome=Outcome.FAILED, code=3002),  # passes through
+            ReconcileItem(id="m-5"),  # no receipt: stays unknown
+        ],
+        store,
+    )
+    got = [(m.index, m.outcome, m.resolved, m.state) for m in result]
+    assert got == [
+        (0, Outcome.ACCEPTED, True, "queued"),
+        (1, Outcome.ACCEPTED, False, "delivered"),
+        (2, Outcome.REJECTED, True, "rejected"),
+        (3, Outcome.FAILED, False, None),
+        (4, Outcome.UNKNOWN, False, None),
+    ]
+    assert result.messages[2].code == 3003
+    assert result.messages[3].code == 3002
+
+
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        ({"id": "m", "outcome": "accepted"}, "source[0].outcome"),
+        ({"id": 7}, "source[0].id"),
+        ({"id": ""}, "source[0].id"),
+        ({"id": "m", "umid": b"u"}, "source[0].umid"),
+        ({"id": "m", "code": "3003"}, "source[0].code"),
+        ({"id": "m", "code": True}, "source[0].code"),
+    ],
+)
+async def test_a_bad_reconcile_item_names_its_field(
+    store: SQLiteReceiptStore, item: dict[str, Any], field: str
+) -> None:
+    from aiomsg.receipts import ReconcileItem
+
+    with pytest.raises(ValidationError) as caught:
+        await reconcile([ReconcileItem(**item)], store)
+    assert caught.value.field == field
