@@ -49,7 +49,15 @@ from aiomsg.bulk import Outcome
 
 from .ranges import IndexRanges
 
-__all__ = ["Finished", "JobIdentity", "Journal", "JournalError", "Run", "is_journal"]
+__all__ = [
+    "Finished",
+    "JobIdentity",
+    "Journal",
+    "JournalError",
+    "RecordedJob",
+    "Run",
+    "is_journal",
+]
 
 FORMAT: Final = "aiomsg"
 VERSION: Final = 2
@@ -108,6 +116,25 @@ class JobIdentity:
         return (
             f"'aiomsg {self.command}' over {self.items} items of {self.input_name!r} "
             f"(SHA-256 {self.input_digest[:12]}...{shard})" + (f" against {where}" if where else "")
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedJob:
+    """The job a journal's header names, as written (``Journal.read``)."""
+
+    fingerprint: str
+    command: str
+    input_name: str
+    input_digest: str
+    items: int
+    shard: str | None
+
+    def describe(self) -> str:
+        shard = f", shard {self.shard}" if self.shard else ""
+        return (
+            f"'aiomsg {self.command}' over {self.items} items of {self.input_name!r} "
+            f"(SHA-256 {self.input_digest[:12]}...{shard})"
         )
 
 
@@ -186,6 +213,34 @@ class Journal:
             raise
         return journal
 
+    @classmethod
+    def read(cls, path: str) -> tuple[Journal, RecordedJob]:
+        """Load an existing journal read-only, whatever job it belongs to, with the
+        job its header names. Raises ``JournalError`` when it is missing, not a
+        journal, or damaged."""
+        try:
+            with open(path, "rb") as f:
+                first = f.readline()
+        except OSError as exc:
+            raise JournalError(f"cannot read the journal {path!r}: {exc.strerror}") from None
+        if not first.endswith(b"\n"):
+            raise JournalError(f"{path!r} is not an aiomsg journal (or its job never started)")
+        journal = cls(path, None, sync_each=False)
+        try:
+            header = _decode_header(first)
+        except msgspec.DecodeError:
+            raise JournalError(f"{path!r} is not an aiomsg journal") from None
+        recorded = RecordedJob(
+            fingerprint=header.fingerprint,
+            command=header.command,
+            input_name=header.input,
+            input_digest=header.input_digest,
+            items=header.items,
+            shard=header.shard,
+        )
+        journal._load(recorded, truncate=False)
+        return journal, recorded
+
     def _write_header(self, identity: JobIdentity) -> None:
         assert self._fd is not None
         os.ftruncate(self._fd, 0)
@@ -203,7 +258,7 @@ class Journal:
         self._append(_encode(header) + b"\n", sync=True)
         _sync_directory(self.path)
 
-    def _load(self, identity: JobIdentity, *, truncate: bool) -> bool:
+    def _load(self, identity: JobIdentity | RecordedJob, *, truncate: bool) -> bool:
         """Read the journal; False when it holds no complete header (a fresh start)."""
         with open(self.path, "rb") as f:
             first = f.readline()
@@ -231,7 +286,7 @@ class Journal:
                 offset += len(line)
         return True
 
-    def _check_header(self, line: bytes, identity: JobIdentity) -> None:
+    def _check_header(self, line: bytes, identity: JobIdentity | RecordedJob) -> None:
         try:
             header = _decode_header(line)
         except msgspec.DecodeError:
