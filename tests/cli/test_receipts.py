@@ -325,3 +325,101 @@ def test_durations(text: str, seconds: float) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(ValueError, match="duration"):
         parse_duration(text)
+
+
+def _journal_of(tmp_path: Path) -> Path:
+    from aiomsg.cli.journal import JobIdentity, Journal
+
+    identity = JobIdentity(
+        command="8x8 line send", params=(("sub_account", "s"),), input_name="m.jsonl",
+        input_digest="cd" * 32, items=10, shard="2/3",
+    )  # fmt: skip
+    path = tmp_path / "j"
+    journal = Journal.open(str(path), identity)
+    journal.record_sent([(3, 6)])
+    journal.record_done([(3, 5)], [(2, "accepted", None, None)])
+    journal.close()
+    return path
+
+
+def test_journal_read_takes_any_job_read_only(tmp_path: Path) -> None:
+    from aiomsg.cli.journal import Journal
+
+    path = _journal_of(tmp_path)
+    before = path.read_bytes()
+    journal, job = Journal.read(str(path))
+    assert (job.command, job.input_name, job.items, job.shard) == (
+        "8x8 line send", "m.jsonl", 10, "2/3",
+    )  # fmt: skip
+    assert list(journal.replay()) == [(3, "accepted", None, None), (4, "accepted", None, None)]
+    assert list(journal.in_flight()) == [(5, 6)]
+    journal.close()
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (None, "cannot read"),
+        (b"", "not an aiomsg journal"),
+        (b'{"journal":"aiomsg","ver', "not an aiomsg journal"),
+        (b"not json\n", "not an aiomsg journal"),
+        (b"SQLite format 3\x00\n", "not an aiomsg journal"),
+    ],
+)
+def test_journal_read_refuses_what_is_not_a_journal(
+    tmp_path: Path, content: bytes | None, match: str
+) -> None:
+    from aiomsg.cli.journal import Journal, JournalError
+
+    path = tmp_path / "j"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(JournalError, match=match):
+        Journal.read(str(path))
+    assert path.exists() == (content is not None)
+
+
+def test_journal_read_refuses_a_damaged_journal(tmp_path: Path) -> None:
+    from aiomsg.cli.journal import Journal, JournalError
+
+    path = _journal_of(tmp_path)
+    with path.open("ab") as f:
+        f.write(b'{"done":[[7,99]],"r":[[92,"accepted",null,null]]}\n')
+    with pytest.raises(JournalError, match="damaged"):
+        Journal.read(str(path))
+
+
+async def test_a_shard_read_from_standard_input_is_reconciled(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    env = cli_env(sim, AIOMSG_RECEIPTS_AUTHORIZATION=AUTH)
+    source = write_jsonl(tmp_path / "m.jsonl", line_messages(20))
+    journal = tmp_path / "j"
+    sim.inject(Fault.reset_after_body(), route=LINE_ROUTE)
+    sent = await run_cli(
+        "8x8", "line", "send", "sim-sub", "-", "--shard", "2/2", "--journal", str(journal),
+        "--quiet", env=env, stdin=source.read_bytes(),
+    )  # fmt: skip
+    assert sent.code == 1
+    taken = sent_message_ids(sim.requests)
+    assert len(taken) == 10
+    store = tmp_path / "r.db"
+    serve, url = await start_serve(store, env, "--quiet")
+    try:
+        assert await post_receipts(url, [dr(c, "delivered") for c in taken]) == [200] * 10
+    finally:
+        os.kill(serve.pid, signal.SIGTERM)
+        assert await wait_exit(serve) == 0
+    report = tmp_path / "r.jsonl"
+    args = ["8x8", "line", "reconcile", "--journal", str(journal), "--store", str(store)]
+    no_input = await run_cli(*args, "--report", str(report), env=env)
+    assert no_input.code == 2
+    assert "--input" in no_input.err
+    done = await run_cli(*args, "--report", str(report), "--input", str(source), env=env)
+    assert done.code == 0, done.err
+    records = read_reconciled(report)
+    assert [r["index"] for r in records] == list(range(10, 20))
+    assert [r["line"] for r in records] == list(range(11, 21))
+    assert [r["id"] for r in records] == taken
+    assert {(r["outcome"], r["state"]) for r in records} == {("accepted", "delivered")}
