@@ -423,3 +423,45 @@ async def test_a_shard_read_from_standard_input_is_reconciled(
     assert [r["line"] for r in records] == list(range(11, 21))
     assert [r["id"] for r in records] == taken
     assert {(r["outcome"], r["state"]) for r in records} == {("accepted", "delivered")}
+
+
+async def test_an_unfinished_job_exits_3_and_a_repeat_shares_its_first_fate(
+    tmp_path: Path,
+) -> None:
+    import hashlib
+
+    from aiomsg.cli.journal import JobIdentity, Journal
+    from aiomsg.receipts import DeliveryReceipt, ReceiptRecord, SQLiteReceiptStore, decode_webhook
+
+    messages = line_messages(3, with_ids=False)
+    for i, m in enumerate(messages):
+        m["clientMessageId"] = f"m-{i}"
+    source = write_jsonl(tmp_path / "m.jsonl", [*messages, messages[1]])  # 3 repeats 1
+    identity = JobIdentity(
+        command="8x8 line send", params=(), input_name=str(source),
+        input_digest=hashlib.sha256(source.read_bytes()).hexdigest(), items=4, shard=None,
+    )  # fmt: skip
+    journal = Journal.open(str(tmp_path / "j"), identity)
+    journal.record_sent([(0, 2)])  # position 1's answer was lost; 2 and 3 never sent
+    journal.record_done([(0, 1)], [(1, "accepted", None, None)])
+    journal.close()
+    store = tmp_path / "r.db"
+    body = encode(dr("m-1", "read"))
+    decoded = decode_webhook(body)
+    assert isinstance(decoded, DeliveryReceipt)
+    async with SQLiteReceiptStore(store) as s:
+        await s.add([ReceiptRecord.from_receipt(decoded, body)])
+    report = tmp_path / "r.jsonl"
+    result = await run_cli(
+        "8x8", "line", "reconcile", "--journal", str(tmp_path / "j"), "--store", str(store),
+        "--report", str(report), env=cli_env(None),
+    )  # fmt: skip
+    assert result.code == 3, result.err
+    assert "not sent yet" in result.err
+    got = [(r["id"], r["outcome"], r["state"]) for r in read_reconciled(report)]
+    assert got == [
+        ("m-0", "accepted", None),
+        ("m-1", "accepted", "read"),
+        ("m-2", "not_attempted", None),
+        ("m-1", "accepted", "read"),
+    ]
