@@ -270,7 +270,8 @@ async def _reconcile(args: argparse.Namespace, rows: list[_Row]) -> int:
         ReconcileItem(id=cmid, outcome=Outcome(outcome), code=code)
         for _, _, cmid, outcome, code, _ in rows
     ]
-    to_resolve = sum(1 for it in items if it.outcome is Outcome.UNKNOWN and it.id)
+    # Distinct ids, as reconcile counts them (an identical repeat shares its first's).
+    to_resolve = len({it.id for it in items if it.outcome is Outcome.UNKNOWN and it.id})
     bar = ProgressBar(total=to_resolve, initial=0, desc="receipts", enabled=not args.quiet)
     shown = 0
 
