@@ -23,7 +23,7 @@ from .console import ProgressBar, say
 from .exits import EXIT_INCOMPLETE, EXIT_NOT_ALL_SUCCEEDED, EXIT_OK, UsageError
 from .input import InputError, InputFile, problem_of
 from .journal import Journal, JournalError, RecordedJob
-from .line_ids import line_message_id
+from .line_ids import find_repeats, line_message_id, repeat_error
 from .paths import Role, first_clash
 from .report import _Placement
 from .summary import plural
@@ -218,7 +218,6 @@ def _job_rows(journal: Journal, job: RecordedJob, source: InputFile, shown: str)
     bad = scan.invalid.cursor()
     rows: list[_Row] = []
     pending: list[int] = []  # positions neither finished nor in flight
-    flying_ids: set[str] = set()
     flying = in_flight.cursor()
     for index, lineno, item in source.items(lo, hi):
         while upcoming is not None and upcoming[0] < index:
@@ -232,20 +231,25 @@ def _job_rows(journal: Journal, job: RecordedJob, source: InputFile, shown: str)
         else:
             cmid = line_message_id(item, scan.digest)
             if index in flying:
-                if cmid is not None:
-                    flying_ids.add(cmid)
                 rows.append((index, lineno, cmid, Outcome.UNKNOWN.value, None, _UNKNOWN_ERROR))
             else:
                 pending.append(len(rows))
                 rows.append((index, lineno, cmid, Outcome.NOT_ATTEMPTED.value, None, None))
-    # A position never sent whose clientMessageId an in-flight request carried is
-    # that message (only the first position of an id is ever sent): its fate too.
+    # A clientMessageId is sent at most once per job: a later position with the
+    # same id (never sent) shares its first position's fate when it is the same
+    # message, and failed when it is another one, as the send reported it.
+    repeats = find_repeats(source, lo, hi, scan.invalid, scan.digest) if pending else {}
     for k in pending:
         index, lineno, cmid, _, _, _ = rows[k]
-        if cmid is not None and cmid in flying_ids:
-            rows[k] = (index, lineno, cmid, Outcome.UNKNOWN.value, None, _UNKNOWN_ERROR)
-        else:
+        repeat = repeats.get(index)
+        if repeat is None:
             rows[k] = (index, lineno, cmid, Outcome.NOT_ATTEMPTED.value, None, _NOT_SENT_ERROR)
+        elif not repeat.identical:
+            error = repeat_error(repeat, "is a different message with the same id")
+            rows[k] = (index, lineno, cmid, Outcome.FAILED.value, None, error)
+        else:
+            _, _, _, outcome, code, error = rows[repeat.first - lo]
+            rows[k] = (index, lineno, cmid, outcome, code, error)
     return rows
 
 

@@ -436,13 +436,14 @@ async def test_an_unfinished_job_exits_3_and_a_repeat_shares_its_first_fate(
     messages = line_messages(3, with_ids=False)
     for i, m in enumerate(messages):
         m["clientMessageId"] = f"m-{i}"
-    source = write_jsonl(tmp_path / "m.jsonl", [*messages, messages[1]])  # 3 repeats 1
+    other = {**messages[2], "clientMessageId": "m-0"}  # another message reusing m-0
+    source = write_jsonl(tmp_path / "m.jsonl", [*messages, messages[1], other])
     identity = JobIdentity(
         command="8x8 line send", params=(), input_name=str(source),
-        input_digest=hashlib.sha256(source.read_bytes()).hexdigest(), items=4, shard=None,
+        input_digest=hashlib.sha256(source.read_bytes()).hexdigest(), items=5, shard=None,
     )  # fmt: skip
     journal = Journal.open(str(tmp_path / "j"), identity)
-    journal.record_sent([(0, 2)])  # position 1's answer was lost; 2 and 3 never sent
+    journal.record_sent([(0, 2)])  # position 1's answer was lost; 2 to 4 never sent
     journal.record_done([(0, 1)], [(1, "accepted", None, None)])
     journal.close()
     store = tmp_path / "r.db"
@@ -463,5 +464,6 @@ async def test_an_unfinished_job_exits_3_and_a_repeat_shares_its_first_fate(
         ("m-0", "accepted", None),
         ("m-1", "accepted", "read"),
         ("m-2", "not_attempted", None),
-        ("m-1", "accepted", "read"),
+        ("m-1", "accepted", "read"),  # the same message as position 1: its fate
+        ("m-0", "failed", None),  # the send fails another message reusing an id
     ]
