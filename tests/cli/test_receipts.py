@@ -467,3 +467,16 @@ async def test_an_unfinished_job_exits_3_and_a_repeat_shares_its_first_fate(
         ("m-1", "accepted", "read"),  # the same message as position 1: its fate
         ("m-0", "failed", None),  # the send fails another message reusing an id
     ]
+    to_stdout = await run_cli(
+        "8x8", "line", "reconcile", "--journal", str(tmp_path / "j"), "--store", str(store),
+        "--report", "-", "--quiet", env=cli_env(None),
+    )  # fmt: skip
+    assert (to_stdout.code, to_stdout.err) == (3, "")
+    assert to_stdout.out == report.read_text(encoding="utf-8")
+    for bad in ("soon", "-1", "2d", "25h"):
+        wrong = await run_cli(
+            "8x8", "line", "reconcile", "--journal", str(tmp_path / "j"), "--store",
+            str(store), "--wait", bad, env=cli_env(None),
+        )  # fmt: skip
+        assert wrong.code == 2
+        assert "--wait" in wrong.err
