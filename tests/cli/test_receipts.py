@@ -480,3 +480,38 @@ async def test_an_unfinished_job_exits_3_and_a_repeat_shares_its_first_fate(
         )  # fmt: skip
         assert wrong.code == 2
         assert "--wait" in wrong.err
+
+
+async def test_sigterm_mid_traffic_loses_no_acknowledged_receipt(tmp_path: Path) -> None:
+    store = tmp_path / "r.db"
+    env = cli_env(None, AIOMSG_RECEIPTS_AUTHORIZATION=AUTH)
+    serve, url = await start_serve(store, env, "--quiet")
+    acknowledged: list[str] = []
+    headers = {"Authorization": AUTH, "Content-Type": "application/json"}
+    try:
+        timeout = aiohttp.ClientTimeout(total=20)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+
+            async def post(cmid: str) -> None:
+                try:
+                    body = encode(dr(cmid, "delivered"))
+                    async with session.post(url, data=body, headers=headers) as resp:
+                        if resp.status == 200:
+                            acknowledged.append(cmid)
+                except aiohttp.ClientError:
+                    pass  # refused or cut off by the stop: 8x8 would deliver it again
+
+            tasks = [asyncio.create_task(post(f"m-{i}")) for i in range(300)]
+            for _ in range(1000):  # until some are stored, at most 20 s
+                if len(acknowledged) >= 20:
+                    break
+                await asyncio.sleep(0.02)
+            os.kill(serve.pid, signal.SIGTERM)
+            await asyncio.wait_for(asyncio.gather(*tasks), 30)
+    finally:
+        code = await wait_exit(serve)
+    assert code == 0
+    assert len(acknowledged) >= 20
+    with sqlite3.connect(store) as db:
+        stored = {row[0] for row in db.execute("SELECT client_message_id FROM receipts")}
+    assert set(acknowledged) <= stored
