@@ -16,6 +16,7 @@ from aiomsg.eightxeight import routes
 from aiomsg.eightxeight.client import ENV_API_KEY, ENV_CHATAPPS_URL, ENV_SMS_URL, REGIONS
 from aiomsg.eightxeight.models import MAX_LINE_BATCH
 
+from . import receipts
 from .common import (
     add_bulk_arguments,
     add_command,
@@ -72,6 +73,7 @@ def add_commands(top: Commands) -> None:
     send.add_argument("--client-batch-id", metavar="ID", help="clientBatchId for every request")
     add_connection_arguments(send, "8x8", ENV_CHATAPPS_URL)
     send.set_defaults(handler=send_line_notifications, api="chatapps")
+    receipts.add_commands(eight, line)
 
     flows = eight.add_parser("flows", help="WhatsApp Flows").add_subparsers(
         dest="action", required=True, metavar="ACTION"

@@ -214,6 +214,16 @@ class Journal:
             raise
         return journal
 
+    @classmethod
+    def read(cls, path: str) -> tuple[Journal, JournalHeader]:
+        """Load an existing journal read-only, whatever job it belongs to, with the
+        job its header names. Raises ``JournalError`` when it is missing, not a
+        journal, or damaged."""
+        header = read_header(path)
+        journal = cls(path, None, sync_each=False)
+        journal._load(header, truncate=False)
+        return journal, header
+
     def _write_header(self, identity: JobIdentity) -> None:
         assert self._fd is not None
         os.ftruncate(self._fd, 0)
@@ -232,7 +242,7 @@ class Journal:
         self._append(_encode(header) + b"\n", sync=True)
         _sync_directory(self.path)
 
-    def _load(self, identity: JobIdentity, *, truncate: bool) -> bool:
+    def _load(self, identity: JobIdentity | JournalHeader, *, truncate: bool) -> bool:
         """Read the journal; False when it holds no complete header (a fresh start)."""
         with open(self.path, "rb") as f:
             first = f.readline()
@@ -260,7 +270,7 @@ class Journal:
                 offset += len(line)
         return True
 
-    def _check_header(self, line: bytes, identity: JobIdentity) -> None:
+    def _check_header(self, line: bytes, identity: JobIdentity | JournalHeader) -> None:
         try:
             header = _decode_header(line)
         except msgspec.DecodeError:
@@ -421,6 +431,7 @@ class Journal:
 class JournalHeader:
     """What a journal's header says of its job (``job`` None: an older journal)."""
 
+    fingerprint: str
     command: str
     input_name: str
     input_digest: str
@@ -428,6 +439,13 @@ class JournalHeader:
     shard: str | None
     endpoint: tuple[tuple[str, str], ...]
     job: str | None
+
+    def describe(self) -> str:
+        shard = f", shard {self.shard}" if self.shard else ""
+        return (
+            f"'aiomsg {self.command}' over {self.items} items of {self.input_name!r} "
+            f"(SHA-256 {self.input_digest[:12]}...{shard})"
+        )
 
 
 def read_header(path: str) -> JournalHeader:
@@ -449,6 +467,7 @@ def read_header(path: str) -> JournalHeader:
             f"reads version {VERSION}"
         )
     return JournalHeader(
+        fingerprint=header.fingerprint,
         command=header.command,
         input_name=header.input,
         input_digest=header.input_digest,

@@ -34,6 +34,7 @@ from .reconcile import (
     DEFAULT_POLL_INTERVAL,
     NO_RECEIPT,
     ReconciledMessage,
+    ReconcileItem,
     Reconciliation,
     reconcile,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "ReceiptRecord",
     "ReceiptStatus",
     "ReceiptStore",
+    "ReconcileItem",
     "ReconciledMessage",
     "Reconciliation",
     "SQLiteReceiptStore",

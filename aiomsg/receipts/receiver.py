@@ -105,6 +105,17 @@ class ReceiptReceiver:
             raise ConfigurationError("give a store, an on_receipt callback, or both")
         if type(max_body_size) is not int or max_body_size < 1:
             raise ConfigurationError("max_body_size must be a positive int")
+        if store is not None and not isinstance(store, ReceiptStore):
+            raise ConfigurationError(
+                f"store: got a value of type {type(store).__name__} "
+                "(rule: a ReceiptStore, such as SQLiteReceiptStore)"
+            )
+        for name, callback in (("on_receipt", on_receipt), ("on_event", on_event)):
+            if callback is not None and not callable(callback):
+                raise ConfigurationError(
+                    f"{name}: got a value of type {type(callback).__name__} "
+                    "(rule: an async function, or None)"
+                )
         self._expected = _digest(authorization.strip())
         self.store = store
         self.on_receipt = on_receipt
@@ -264,6 +275,8 @@ def create_receipt_app(
     closed when it stops. Mount the app in a larger one with ``add_subapp``, or run
     it with ``web.run_app`` / ``web.AppRunner``.
     """
+    if type(path) is not str or not path.startswith("/") or any(c in path for c in "?# \r\n"):
+        raise ConfigurationError(f"path: got {path!r} (rule: a URL path starting with /)")
     receiver = ReceiptReceiver(
         authorization=authorization,
         store=store,

@@ -19,6 +19,8 @@ from typing import Final
 import anyio
 import msgspec
 
+from .._errors import ValidationError
+from .._validation import check_sub_account_id, describe
 from ..bulk import BulkReport, Outcome
 from ..eightxeight.models import MessageState
 from .store import ReceiptRecord, ReceiptStore
@@ -26,6 +28,7 @@ from .store import ReceiptRecord, ReceiptStore
 __all__ = [
     "DEFAULT_POLL_INTERVAL",
     "NO_RECEIPT",
+    "ReconcileItem",
     "ReconciledMessage",
     "Reconciliation",
     "reconcile",
@@ -35,6 +38,22 @@ DEFAULT_POLL_INTERVAL: Final = 1.0
 """Seconds between looks at the store while waiting for the last receipts."""
 NO_RECEIPT: Final = "no_receipt"
 """``Reconciliation.states`` key for accepted messages with no receipt yet."""
+
+
+class ReconcileItem(msgspec.Struct, kw_only=True, frozen=True, gc=False):
+    """One LINE message as known before reconciling, for sources other than a
+    ``BulkReport`` (a job journal, a report read back from a file).
+
+    ``id``: the clientMessageId it was sent with (None: none known, left as it is).
+    ``outcome``: what the send came to: ``unknown`` items are resolved from the
+    receipts, ``accepted`` ones get their latest delivery state, others pass through.
+    ``umid`` and ``code``: 8x8's id and code, when known.
+    """
+
+    id: str | None
+    outcome: Outcome = Outcome.UNKNOWN
+    umid: str | None = None
+    code: int | None = None
 
 
 class ReconciledMessage(msgspec.Struct, kw_only=True, frozen=True, gc=False):
@@ -114,21 +133,77 @@ class _Item(msgspec.Struct, gc=False):
     error: BaseException | None
 
 
-def _items(source: BulkReport | Iterable[str]) -> list[_Item]:
+def _items(source: BulkReport | Iterable[str | ReconcileItem]) -> list[_Item]:
     if isinstance(source, BulkReport):
         return [_Item(o.index, o.id, o.outcome, o.provider_id, o.code, o.error) for o in source]
-    if isinstance(source, str | bytes):
-        raise TypeError("give a BulkReport or an iterable of clientMessageIds, not one string")
+    if isinstance(source, str | bytes | bytearray) or not isinstance(source, Iterable):
+        raise ValidationError("source", f"got {describe(source)}", _SOURCE_RULE)
     items = []
     for i, cmid in enumerate(source):
-        if not isinstance(cmid, str):
-            raise TypeError(f"clientMessageId at position {i} is {type(cmid).__name__}, not str")
+        if isinstance(cmid, ReconcileItem):
+            items.append(_known(i, cmid))
+            continue
+        if not isinstance(cmid, str) or not cmid:
+            raise ValidationError(f"source[{i}]", f"got {describe(cmid)}", _ITEM_RULE)
         items.append(_Item(i, cmid, Outcome.UNKNOWN, None, None, None))
     return items
 
 
+_ITEM_RULE: Final = "a clientMessageId (a non-empty str) or a ReconcileItem"
+
+
+def _known(i: int, item: ReconcileItem) -> _Item:
+    if not isinstance(item.outcome, Outcome):
+        raise ValidationError(
+            f"source[{i}].outcome", f"got {describe(item.outcome)}", "an aiomsg.Outcome"
+        )
+    for name, value in (("id", item.id), ("umid", item.umid)):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ValidationError(f"source[{i}].{name}", f"got {describe(value)}", "a str or None")
+    if item.code is not None and type(item.code) is not int:
+        raise ValidationError(f"source[{i}].code", f"got {describe(item.code)}", "an int or None")
+    return _Item(i, item.id, item.outcome, item.umid, item.code, None)
+
+
+_SOURCE_RULE: Final = (
+    "a BulkReport, or an iterable of clientMessageIds or ReconcileItems (not one string)"
+)
+_SECONDS: Final = (int, float)
+
+
+def _check_arguments(
+    store: object,
+    wait: object,
+    poll_interval: object,
+    sub_account_id: object,
+    on_progress: object,
+) -> None:
+    if not isinstance(store, ReceiptStore):
+        raise ValidationError(
+            "store", f"got {describe(store)}",
+            "a ReceiptStore (such as an open SQLiteReceiptStore)",
+        )  # fmt: skip
+    if type(wait) not in _SECONDS or not wait >= 0:  # type: ignore[operator]
+        raise ValidationError(
+            "wait", f"got {wait!r}", "a number of seconds >= 0 (math.inf: wait until all resolve)"
+        )
+    if type(poll_interval) not in _SECONDS or not (
+        poll_interval > 0 and math.isfinite(poll_interval)  # type: ignore[operator,arg-type]
+    ):
+        raise ValidationError(
+            "poll_interval", f"got {poll_interval!r}", "a finite number of seconds > 0"
+        )
+    if sub_account_id is not None:
+        check_sub_account_id(sub_account_id)
+    if on_progress is not None and not callable(on_progress):
+        raise ValidationError(
+            "on_progress", f"got {describe(on_progress)}",
+            "a function called with (resolved, pending), or None",
+        )  # fmt: skip
+
+
 async def reconcile(
-    source: BulkReport | Iterable[str],
+    source: BulkReport | Iterable[str | ReconcileItem],
     store: ReceiptStore,
     *,
     wait: float = 0.0,
@@ -140,20 +215,17 @@ async def reconcile(
 
     ``source``: the ``BulkReport`` of a LINE send (its ``unknown`` items are resolved;
     its ``accepted`` items get their latest delivery state; other items pass through
-    unchanged), or clientMessageIds whose fate is unknown. ``wait``: keep looking at
+    unchanged), clientMessageIds whose fate is unknown, or ``ReconcileItem``s (what
+    a job journal knows of each message; the two may be mixed). ``wait``: keep looking at
     the store for up to this many seconds while some remain unknown, every
     ``poll_interval`` seconds. ``sub_account_id``: only trust receipts from this
     sub-account (clientMessageIds are the sender's and may repeat across accounts).
     ``on_progress``: called after each look at the store with the number of
     clientMessageIds resolved so far and the number still without a receipt.
-    Never sends anything.
+    Never sends anything. A bad argument raises ``ValidationError`` naming it, before
+    the store is read.
     """
-    if not wait >= 0:
-        raise ValueError(f"wait must be >= 0 seconds, got {wait!r}")
-    if not (poll_interval > 0 and math.isfinite(poll_interval)):
-        raise ValueError(
-            f"poll_interval must be a finite number of seconds > 0, got {poll_interval!r}"
-        )
+    _check_arguments(store, wait, poll_interval, sub_account_id, on_progress)
     items = _items(source)
     pending = {it.id for it in items if it.outcome is Outcome.UNKNOWN and it.id is not None}
     to_resolve = len(pending)

@@ -27,6 +27,8 @@ from typing import Any, Final, Literal, Protocol, runtime_checkable
 import anyio
 import msgspec
 
+from .._errors import ConfigurationError
+from .._validation import describe
 from .models import DeliveryReceipt, decode_webhook, state_rank
 
 __all__ = [
@@ -214,6 +216,15 @@ class _Pending:
         self.error: BaseException | None = None
 
 
+def _checked_path(path: object) -> str:
+    fspath = os.fspath(path) if isinstance(path, str | os.PathLike) else None
+    if not isinstance(fspath, str) or not fspath:
+        raise ConfigurationError(
+            f"path: got {describe(path)} (rule: a non-empty file path, str or os.PathLike)"
+        )
+    return fspath
+
+
 class SQLiteReceiptStore:
     """Receipts in a SQLite database file (WAL mode), safe to read while written.
 
@@ -231,8 +242,8 @@ class SQLiteReceiptStore:
         self, path: str | os.PathLike[str], *, synchronous: Synchronous = DEFAULT_SYNCHRONOUS
     ) -> None:
         if synchronous not in ("full", "normal"):
-            raise ValueError(f"synchronous must be 'full' or 'normal', got {synchronous!r}")
-        self.path = os.fspath(path)
+            raise ConfigurationError(f"synchronous: got {synchronous!r} (rule: 'full' or 'normal')")
+        self.path: str = _checked_path(path)
         self.synchronous: Synchronous = synchronous
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None

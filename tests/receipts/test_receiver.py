@@ -508,3 +508,22 @@ async def test_a_sender_that_hangs_up_mid_body_is_a_warning_not_an_error(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert "ended before its body" in caplog.text
     assert await store.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"store": "receipts.db"}, "store"),
+        ({"on_receipt": "print"}, "on_receipt"),
+        ({"on_receipt": print, "on_event": 7}, "on_event"),
+    ],
+)
+def test_bad_receiver_arguments_name_the_field(kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises(ConfigurationError, match=rf"^{field}: .*rule: "):
+        ReceiptReceiver(authorization="Basic x", **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", ["", "receipts", "/a?b", "/a b", None])
+def test_a_bad_app_path_names_the_field(bad: object) -> None:
+    with pytest.raises(ConfigurationError, match=r"^path: .*rule: "):
+        create_receipt_app(authorization="Basic x", on_receipt=print, path=bad)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ import anyio
 import pytest
 
 import aiomsg
+from aiomsg import ValidationError
 from aiomsg.receipts import (
     NO_RECEIPT,
     DeliveryReceipt,
@@ -148,18 +149,64 @@ async def test_receipts_from_another_sub_account_prove_nothing(
     assert (await reconcile(["m-1"], store)).counts[Outcome.ACCEPTED] == 1
 
 
-async def test_bad_arguments(store: SQLiteReceiptStore) -> None:
-    with pytest.raises(ValueError, match="wait"):
-        await reconcile(["m"], store, wait=-1)
-    with pytest.raises(ValueError, match="wait"):
-        await reconcile(["m"], store, wait=float("nan"))
-    for bad in (0, -1, float("inf"), float("nan")):
-        with pytest.raises(ValueError, match="poll_interval"):
-            await reconcile(["m"], store, poll_interval=bad)
-    with pytest.raises(TypeError, match="one string"):
-        await reconcile("m-1", store)
-    with pytest.raises(TypeError, match="position 1"):
-        await reconcile(["m-1", 7], store)  # type: ignore[list-item]
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"wait": -1}, "wait"),
+        ({"wait": float("nan")}, "wait"),
+        ({"wait": "10"}, "wait"),
+        ({"wait": True}, "wait"),
+        ({"wait": None}, "wait"),
+        ({"poll_interval": 0}, "poll_interval"),
+        ({"poll_interval": -1}, "poll_interval"),
+        ({"poll_interval": float("inf")}, "poll_interval"),
+        ({"poll_interval": float("nan")}, "poll_interval"),
+        ({"poll_interval": "1"}, "poll_interval"),
+        ({"sub_account_id": ""}, "sub_account_id"),
+        ({"sub_account_id": 7}, "sub_account_id"),
+        ({"on_progress": "print"}, "on_progress"),
+    ],
+)
+async def test_bad_arguments_are_validation_errors_naming_the_field(
+    store: SQLiteReceiptStore, kwargs: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        await reconcile(["m"], store, **kwargs)  # type: ignore[arg-type]
+    assert caught.value.field == field
+    assert caught.value.rule
+
+
+@pytest.mark.parametrize(
+    ("source", "field"),
+    [
+        ("m-1", "source"),
+        (b"m-1", "source"),
+        (7, "source"),
+        (None, "source"),
+        (["m-1", 7], "source[1]"),
+        (["m-1", ""], "source[1]"),
+        (iter(["m-1", b"m-2"]), "source[1]"),
+    ],
+)
+async def test_a_bad_source_is_a_validation_error(
+    store: SQLiteReceiptStore, source: object, field: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        await reconcile(source, store)  # type: ignore[arg-type]
+    assert caught.value.field == field
+    assert "clientMessageId" in caught.value.rule
+
+
+async def test_a_store_that_is_not_a_store_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError) as caught:
+        await reconcile(["m"], {"m": "delivered"})  # type: ignore[arg-type]
+    assert caught.value.field == "store"
+
+
+async def test_infinite_wait_is_allowed(store: SQLiteReceiptStore) -> None:
+    await store.add([record(umid="u-1", client_message_id="m-1")])
+    result = await reconcile(["m-1"], store, wait=float("inf"))
+    assert result.counts[Outcome.ACCEPTED] == 1
 
 
 async def test_a_lost_answer_is_reconciled_without_sending_again(tmp_path: Path) -> None:
@@ -229,3 +276,56 @@ async def test_accepted_items_without_receipts_count_as_no_receipt(tmp_path: Pat
     assert [m.outcome for m in result] == [Outcome.ACCEPTED] * 3
     assert result.states == {"read": 1, NO_RECEIPT: 2}
     assert result.resolved == 0
+
+
+async def test_reconcile_items_carry_what_a_journal_knows(store: SQLiteReceiptStore) -> None:
+    from aiomsg.receipts import ReconcileItem
+
+    await store.add(
+        [
+            record(umid="u-1", client_message_id="m-1", state="queued", detail=None),
+            record(umid="u-2", client_message_id="m-2", state="delivered"),
+            record(umid="u-3", client_message_id="m-3", state="rejected", error_code=3003),
+        ]
+    )
+    result = await reconcile(
+        [
+            ReconcileItem(id="m-1"),  # unknown: resolved
+            ReconcileItem(id="m-2", outcome=Outcome.ACCEPTED),  # gets its state
+            "m-3",  # mixed with plain ids: unknown, rejected by its receipt
+            ReconcileItem(id="m-4", outcome=Outcome.FAILED, code=3002),  # passes through
+            ReconcileItem(id="m-5"),  # no receipt: stays unknown
+        ],
+        store,
+    )
+    got = [(m.index, m.outcome, m.resolved, m.state) for m in result]
+    assert got == [
+        (0, Outcome.ACCEPTED, True, "queued"),
+        (1, Outcome.ACCEPTED, False, "delivered"),
+        (2, Outcome.REJECTED, True, "rejected"),
+        (3, Outcome.FAILED, False, None),
+        (4, Outcome.UNKNOWN, False, None),
+    ]
+    assert result.messages[2].code == 3003
+    assert result.messages[3].code == 3002
+
+
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        ({"id": "m", "outcome": "accepted"}, "source[0].outcome"),
+        ({"id": 7}, "source[0].id"),
+        ({"id": ""}, "source[0].id"),
+        ({"id": "m", "umid": b"u"}, "source[0].umid"),
+        ({"id": "m", "code": "3003"}, "source[0].code"),
+        ({"id": "m", "code": True}, "source[0].code"),
+    ],
+)
+async def test_a_bad_reconcile_item_names_its_field(
+    store: SQLiteReceiptStore, item: dict[str, Any], field: str
+) -> None:
+    from aiomsg.receipts import ReconcileItem
+
+    with pytest.raises(ValidationError) as caught:
+        await reconcile([ReconcileItem(**item)], store)
+    assert caught.value.field == field

@@ -12,6 +12,7 @@ import anyio.lowlevel
 import msgspec
 import pytest
 
+from aiomsg import ConfigurationError
 from aiomsg.receipts import (
     DeliveryReceipt,
     ReceiptRecord,
@@ -60,8 +61,18 @@ async def test_the_database_is_in_wal_mode_with_the_chosen_sync(tmp_path: Path) 
             assert s._writer.execute("PRAGMA synchronous").fetchone()[0] == level
         with sqlite3.connect(path) as db:
             assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    with pytest.raises(ValueError, match="synchronous"):
-        SQLiteReceiptStore(tmp_path / "x.db", synchronous="off")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", ["off", "FULL", "", None, 2])
+def test_a_bad_synchronous_is_a_configuration_error(tmp_path: Path, bad: object) -> None:
+    with pytest.raises(ConfigurationError, match=r"synchronous: .*rule: 'full' or 'normal'"):
+        SQLiteReceiptStore(tmp_path / "x.db", synchronous=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [None, 7, "", b"x.db"])
+def test_a_bad_path_is_a_configuration_error(bad: object) -> None:
+    with pytest.raises(ConfigurationError, match=r"path: .*rule: "):
+        SQLiteReceiptStore(bad)  # type: ignore[arg-type]
 
 
 async def test_latest_follows_the_status_timestamp_not_arrival(store: SQLiteReceiptStore) -> None:
