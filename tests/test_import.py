@@ -126,3 +126,27 @@ def test_every_public_name_in_a_fresh_interpreter_is_named_as_imported() -> None
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert proc.stdout.strip().splitlines()[-1] == "BAD []"
+
+
+def test_names_loaded_on_use_are_the_ones_type_checkers_import() -> None:
+    # aiomsg/__init__.py lists the provider names twice: as imports for type checkers
+    # and as the table read at run time. Both say the same name -> module.
+    import ast
+    from pathlib import Path
+
+    import aiomsg
+
+    tree = ast.parse(Path(aiomsg.__file__).read_text(encoding="utf-8"))
+    guarded = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    )
+    imported = {
+        alias.name: node.module
+        for node in guarded.body
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+    }
+    assert imported == dict(aiomsg._PROVIDER_NAMES)
+    assert set(imported) <= set(aiomsg.__all__)
