@@ -39,6 +39,7 @@ from ._checks import (
     revicom_stop_problem,
 )
 from ._clock import SimClock, format_timestamp
+from ._deliveries import ReceiptDeliveries
 from ._faults import Fault, FaultKind, FaultRules, reset_connection
 from ._recording import RecordedRequest, RequestLog, redact_headers
 from ._routing import API_NAMES, ServedRoute, resolve
@@ -122,6 +123,8 @@ class ServedSettings(Protocol):
     def schedule_delay(self) -> float: ...
     @property
     def flow_delete_status(self) -> int: ...
+    @property
+    def receipts(self) -> ReceiptDeliveries: ...
 
 
 @dataclass(slots=True)
@@ -524,6 +527,9 @@ class SimServer:
         if cmid is not None:
             result["clientMessageId"] = cmid
         result["status"] = status
+        sim.receipts.message_taken(
+            msg, result["user"], None if batch is None else batch.client_batch_id
+        )
         return result
 
     def _cancel_message(self, ctx: _Ctx, api: MessageApi) -> _Answer:
