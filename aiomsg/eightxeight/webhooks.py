@@ -17,7 +17,7 @@ from msgspec import UNSET, UnsetType
 from yarl import URL
 
 from .._core import Requester
-from .._errors import APIError, ValidationError, redact_error, redact_text
+from .._errors import ValidationError, redact_text
 from .._limits import RateLimit
 from .._transport import _LOOPBACK_HOSTS
 from .._validation import (
@@ -348,13 +348,10 @@ class ReceiptEndpoints:
         secrets = tuple(s for w in items for s in w.secrets())
         route = CHATAPPS_SET_WEBHOOKS
         body = msgspec.json.encode(items)
-        try:
-            await self._requester.call(
-                route, route.path(account_id=account_id), body,
-                scope=("webhooks", account_id), limit=self._rate_limit,
-            )  # fmt: skip
-        except APIError as exc:
-            raise redact_error(exc, secrets) from None
+        await self._requester.call(
+            route, route.path(account_id=account_id), body,
+            scope=("webhooks", account_id), limit=self._rate_limit, secrets=secrets,
+        )  # fmt: skip
 
     async def get_webhooks(self, account_id: str) -> list[RegisteredWebhook]:
         """List the account's webhooks (their secrets come back masked as ``***``).

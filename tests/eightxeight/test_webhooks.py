@@ -4,6 +4,7 @@ out of reprs and errors, and the simulator playing 8x8's side of them."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -229,7 +230,7 @@ def test_reprs_never_show_the_secrets() -> None:
 
 
 async def test_a_refused_registration_does_not_echo_the_secret(
-    eight: aiomsg.EightByEight, mock_http: Any
+    mock_http: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     # The token alone (without its scheme) and its percent-encoded form.
     body = {
@@ -238,10 +239,18 @@ async def test_a_refused_registration_does_not_echo_the_secret(
     }
     mock_http.post(WEBHOOKS_URL, status=400, body=json.dumps(body))
     hook = Webhook(sub_account_id="*", url="https://x.io", http_authorization=AUTH)
-    with pytest.raises(aiomsg.APIStatusError) as info:
-        await eight.chatapps.set_webhooks(ACCOUNT, [hook])
+    events: list[aiomsg.RequestEvent] = []
+    async with aiomsg.EightByEight(api_key="k", retry=aiomsg.RetryPolicy(max_attempts=1),
+                                   on_request=events.append) as client:  # fmt: skip
+        with caplog.at_level(logging.DEBUG, logger="aiomsg"), pytest.raises(
+            aiomsg.APIStatusError
+        ) as info:  # fmt: skip
+            await client.chatapps.set_webhooks(ACCOUNT, [hook])
     assert SECRET not in str(info.value)
     assert SECRET not in repr(info.value.args)
+    assert SECRET not in repr(events)
+    assert SECRET not in caplog.text
+    assert "Invalid httpAuthorization ***" in str(info.value)
 
 
 async def test_a_bad_field_never_echoes_a_secret(eight: aiomsg.EightByEight) -> None:
