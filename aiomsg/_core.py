@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
@@ -162,6 +162,7 @@ class Requester:
         limit: RateLimit,
         policy: RetryPolicy | None = None,
         on_wire: Callable[[bool], None] | None = None,
+        secrets: Sequence[str] = (),
     ) -> RawResponse:
         """Send until success or a final failure; returns the 2xx answer.
 
@@ -171,12 +172,16 @@ class Requester:
         told True just before each attempt is handed to the transport, and False
         after an attempt that provably did not reach the provider (so a caller
         interrupted while this call waits knows whether anything may have arrived).
+        ``secrets``: credentials the request body carries (a webhook's
+        ``httpAuthorization``), masked like the client's own in errors, logs and
+        ``on_request`` events.
         """
         policy = policy or self.policy
         method = route.method
         host = self.host
         url = host.url(path)
         shown = host.shown(path)
+        masked = (*host.secrets, *secrets) if secrets else host.secrets
         headers = host.headers if body is None else self._json_headers
         limiter = self.limiters.get(scope, limit)
         clock = self._clock
@@ -216,7 +221,7 @@ class Requester:
                     with anyio.fail_after(deadline - t0):
                         resp = await send(method, url, headers, body, shown)
             except APIError as exc:
-                error = redact_error(exc, host.secrets)
+                error = redact_error(exc, masked)
             except TimeoutError:
                 error = APITimeoutError(
                     "The call's deadline passed during the attempt", method=method, url=shown
@@ -231,7 +236,7 @@ class Requester:
                 retry_after = _parse_retry_after(resp.headers.get("Retry-After"))
                 error = error_from_response(
                     status, resp.body, method=method, url=shown, retry_after=retry_after,
-                    secrets=host.secrets,
+                    secrets=masked,
                 )  # fmt: skip
                 if status == 429:
                     stats.rate_limited += 1

@@ -71,6 +71,7 @@ from .routes import CHATAPPS_CANCEL_BATCH, CHATAPPS_CANCEL_MESSAGE
 from .routes import CHATAPPS_DELETE_WHATSAPP_FLOW as DELETE_FLOW
 from .routes import CHATAPPS_SEND_LINE_NOTIFICATION as SEND_LINE
 from .routes import CHATAPPS_SEND_LINE_NOTIFICATION_BATCH as SEND_LINE_BATCH
+from .webhooks import ReceiptEndpoints
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -91,7 +92,7 @@ def with_client_message_ids(messages: Sequence[LineNotification]) -> list[LineNo
     return out
 
 
-class ChatApps(ScheduledCancels):
+class ChatApps(ScheduledCancels, ReceiptEndpoints):
     """8x8 Chat Apps API (``client.chatapps``): LINE Notification sends, WhatsApp Flow
     delete, and the scheduled-message cancels (``cancel_message``, ``cancel_batch``,
     ``cancel_messages``, ``stream_cancel_messages``)."""

@@ -24,9 +24,13 @@ __all__ = [
     "APIS",
     "CHATAPPS_CANCEL_BATCH",
     "CHATAPPS_CANCEL_MESSAGE",
+    "CHATAPPS_DELETE_WEBHOOKS",
     "CHATAPPS_DELETE_WHATSAPP_FLOW",
+    "CHATAPPS_GET_MESSAGE",
+    "CHATAPPS_GET_WEBHOOKS",
     "CHATAPPS_SEND_LINE_NOTIFICATION",
     "CHATAPPS_SEND_LINE_NOTIFICATION_BATCH",
+    "CHATAPPS_SET_WEBHOOKS",
     "ROUTES",
     "SMS_CANCEL_BATCH",
     "SMS_CANCEL_MESSAGE",
@@ -62,6 +66,23 @@ CHATAPPS_DELETE_WHATSAPP_FLOW: Final = Route(
     CallKind.IDEMPOTENT, api="chatapps", name="delete_whatsapp_flow",
 )  # fmt: skip
 """Delete a WhatsApp Flow still in DRAFT."""
+_WEBHOOKS: Final = "/api/v1/accounts/{account_id}/webhooks"
+CHATAPPS_SET_WEBHOOKS: Final = Route(
+    "POST", _WEBHOOKS, CallKind.IDEMPOTENT, api="chatapps", name="set_webhooks"
+)
+"""Create or replace an account's webhooks (a repeat registers the same ones)."""
+CHATAPPS_GET_WEBHOOKS: Final = Route(
+    "GET", _WEBHOOKS, CallKind.IDEMPOTENT, api="chatapps", name="get_webhooks"
+)
+"""List an account's webhooks."""
+CHATAPPS_DELETE_WEBHOOKS: Final = Route(
+    "DELETE", _WEBHOOKS, CallKind.IDEMPOTENT, api="chatapps", name="delete_webhooks"
+)
+"""Delete an account's webhooks, by sub-account scope and type."""
+CHATAPPS_GET_MESSAGE: Final = Route(
+    "GET", _CANCEL_MESSAGE, CallKind.IDEMPOTENT, api="chatapps", name="get_message"
+)
+"""Look up one Chat Apps message's details and status, by ``umid``."""
 SMS_CANCEL_BATCH: Final = Route(
     "DELETE", _CANCEL_BATCH, CallKind.IDEMPOTENT, api="sms", name="cancel_batch"
 )
@@ -77,6 +98,10 @@ ROUTES: Final[tuple[Route, ...]] = (
     CHATAPPS_CANCEL_BATCH,
     CHATAPPS_CANCEL_MESSAGE,
     CHATAPPS_DELETE_WHATSAPP_FLOW,
+    CHATAPPS_SET_WEBHOOKS,
+    CHATAPPS_GET_WEBHOOKS,
+    CHATAPPS_DELETE_WEBHOOKS,
+    CHATAPPS_GET_MESSAGE,
     SMS_CANCEL_MESSAGE,
     SMS_CANCEL_BATCH,
 )

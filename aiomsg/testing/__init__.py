@@ -30,6 +30,7 @@ TLS needs the ``trustme`` package: ``pip install 'aiomsg[testing]'``.
 """
 
 from ._clock import SimClock
+from ._deliveries import RETRY_DELAYS, ReceiptDeliveries
 from ._faults import Fault, FaultKind, FaultRule
 from ._recording import RecordedRequest
 from ._routing import ROUTES
@@ -49,11 +50,13 @@ __all__ = [
     "DEFAULT_API_KEY",
     "DEFAULT_REVICOM_TOKEN",
     "DEFAULT_SUB_ACCOUNT",
+    "RETRY_DELAYS",
     "ROUTES",
     "Fault",
     "FaultKind",
     "FaultRule",
     "ListenError",
+    "ReceiptDeliveries",
     "RecordedRequest",
     "RevicomMessage",
     "SeededMessages",

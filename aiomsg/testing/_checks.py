@@ -26,6 +26,7 @@ __all__ = [
     "MSG_SUB_ACCOUNT",
     "MSG_TLS",
     "Rejection",
+    "body_problem",
     "line_batch_problem",
     "line_message_problem",
     "param_problem",
@@ -135,6 +136,12 @@ def param_problem(route: str, name: str, value: str) -> Rejection | None:
     if name == "umid":
         return Rejection(400, 1000, MSG_INVALID_UMID)
     return _rejection(found)
+
+
+def body_problem(route: str, body: object) -> Rejection | None:
+    """Whether a request body fits ``route``'s contract (code 1000 when not)."""
+    found = check(_body(route), body)
+    return None if found is None else _rejection(found)
 
 
 def revicom_stop_problem(body: object) -> str | None:

@@ -32,16 +32,18 @@ from ._checks import (
     MSG_SUB_ACCOUNT,
     MSG_TLS,
     Rejection,
+    body_problem,
     line_batch_problem,
     line_message_problem,
     param_problem,
     revicom_stop_problem,
 )
 from ._clock import SimClock, format_timestamp
+from ._deliveries import ReceiptDeliveries
 from ._faults import Fault, FaultKind, FaultRules, reset_connection
 from ._recording import RecordedRequest, RequestLog, redact_headers
 from ._routing import API_NAMES, ServedRoute, resolve
-from ._state import MessageApi, SimBatch, SimState
+from ._state import MessageApi, SimBatch, SimState, message_record
 
 __all__ = ["ServedSettings", "SimServer"]
 
@@ -121,6 +123,8 @@ class ServedSettings(Protocol):
     def schedule_delay(self) -> float: ...
     @property
     def flow_delete_status(self) -> int: ...
+    @property
+    def receipts(self) -> ReceiptDeliveries: ...
 
 
 @dataclass(slots=True)
@@ -171,6 +175,10 @@ class SimServer:
             r8.CHATAPPS_CANCEL_BATCH: lambda ctx: self._cancel_batch(ctx, "chatapps"),
             r8.CHATAPPS_CANCEL_MESSAGE: lambda ctx: self._cancel_message(ctx, "chatapps"),
             r8.CHATAPPS_DELETE_WHATSAPP_FLOW: self._delete_flow,
+            r8.CHATAPPS_SET_WEBHOOKS: self._set_webhooks,
+            r8.CHATAPPS_GET_WEBHOOKS: self._get_webhooks,
+            r8.CHATAPPS_DELETE_WEBHOOKS: self._delete_webhooks,
+            r8.CHATAPPS_GET_MESSAGE: self._get_message,
             r8.SMS_CANCEL_BATCH: lambda ctx: self._cancel_batch(ctx, "sms"),
             r8.SMS_CANCEL_MESSAGE: lambda ctx: self._cancel_message(ctx, "sms"),
             revicom_routes.STOP: self._revicom_stop,
@@ -519,6 +527,9 @@ class SimServer:
         if cmid is not None:
             result["clientMessageId"] = cmid
         result["status"] = status
+        sim.receipts.message_taken(
+            msg, result["user"], None if batch is None else batch.client_batch_id
+        )
         return result
 
     def _cancel_message(self, ctx: _Ctx, api: MessageApi) -> _Answer:
@@ -545,17 +556,70 @@ class SimServer:
         count = self._state.cancel_batch(api, ctx.match["sub_account_id"], batch_id)
         return _Answer(200, _ENCODER.encode({"cancelledCount": count}))
 
-    def _delete_flow(self, ctx: _Ctx) -> _Answer:
-        sim = self._sim
+    def _check_account(self, ctx: _Ctx) -> tuple[str, _Answer | None]:
+        """The API key of an account call, or the refusal (credentials, account id)."""
         key = self._bearer_key(ctx)
         if key is None:
-            return self._error("chatapps", 401, 1200, MSG_NOT_AUTHENTICATED)
+            return "", self._error("chatapps", 401, 1200, MSG_NOT_AUTHENTICATED)
         account_id = ctx.match["account_id"]
         problem = param_problem(ctx.route.full_name, "accountId", account_id)
         if problem is not None:
-            return self._reject("chatapps", problem)
+            return key, self._reject("chatapps", problem)
         if account_id.lower() not in self._state.keys[key].accounts:
-            return self._error("chatapps", 403, 1201, "Access forbidden")
+            return key, self._error("chatapps", 403, 1201, "Access forbidden")
+        return key, None
+
+    def _set_webhooks(self, ctx: _Ctx) -> _Answer:
+        return self._change_webhooks(ctx, self._state.set_webhooks)
+
+    def _delete_webhooks(self, ctx: _Ctx) -> _Answer:
+        return self._change_webhooks(ctx, self._state.delete_webhooks)
+
+    def _change_webhooks(
+        self, ctx: _Ctx, change: Callable[[str, list[dict[str, Any]]], None]
+    ) -> _Answer:
+        _, refused = self._check_account(ctx)
+        if refused is not None:
+            return refused
+        if ctx.body is _NO_JSON:  # a DELETE's body is not checked by the pipeline
+            return self._error("chatapps", 400, 1000, "Invalid parameter: the body is not JSON")
+        problem = body_problem(ctx.route.full_name, ctx.body)
+        if problem is not None:
+            return self._reject("chatapps", problem)
+        change(ctx.match["account_id"], ctx.body)
+        return _Answer(200, content_type=None)
+
+    def _get_webhooks(self, ctx: _Ctx) -> _Answer:
+        _, refused = self._check_account(ctx)
+        if refused is not None:
+            return refused
+        table = self._state.webhooks.get(ctx.match["account_id"].lower().replace("-", ""), {})
+        # 8x8 masks the secrets it holds in what it lists.
+        listed = [
+            {k: "***" if k == "httpAuthorization" else v for k, v in hook.items()}
+            for hook in table.values()
+        ]
+        return _Answer(200, _ENCODER.encode(listed))
+
+    def _get_message(self, ctx: _Ctx) -> _Answer:
+        refused = self._check_8x8(ctx)
+        if refused is not None:
+            return refused
+        umid = ctx.match["umid"]
+        problem = param_problem(ctx.route.full_name, "umid", umid)
+        if problem is not None:
+            return self._reject("chatapps", problem)
+        msg = self._state.find_message("chatapps", ctx.match["sub_account_id"], umid)
+        if msg is None:
+            return self._error("chatapps", 404, 1300, MSG_NOT_FOUND)
+        return _Answer(200, _ENCODER.encode({"data": [message_record(msg)]}))
+
+    def _delete_flow(self, ctx: _Ctx) -> _Answer:
+        sim = self._sim
+        key, refused = self._check_account(ctx)
+        if refused is not None:
+            return refused
+        account_id = ctx.match["account_id"]
         # 8x8 limits Flow management per API key (100 requests per minute), whatever
         # the account.
         limited = self._rate_limited(

@@ -15,6 +15,7 @@ from ..eightxeight import EightByEight
 from ..revicom import Revicom
 from ._checks import require_param, require_uuid
 from ._clock import SimClock
+from ._deliveries import DEFAULT_RECEIPT_QUEUE_SIZE, ReceiptDeliveries
 from ._faults import Fault, FaultRule, FaultRules
 from ._recording import DEFAULT_REQUEST_LOG_BYTES, RecordedRequest, RequestLog
 from ._routing import match_routes
@@ -95,6 +96,11 @@ class Simulator:
     - ``per_message_rejection``: an invalid message in a LINE batch is rejected on
       its own inside a 200 answer rather than failing the request with 400.
     - ``stop_delay``: simulated seconds before a Revicom stop shows in the state.
+    - ``receipt_queue_size``: how many due delivery receipts may wait to be POSTed
+      (see ``receipts``); every LINE message taken gets receipts (queued, sent,
+      delivered or undelivered, read for some) on the simulated clock, POSTed to the
+      CADR webhook registered with ``set_webhooks`` (loopback URLs only), retried
+      1, 10, 30 and 90 simulated seconds after a failure.
     - ``flow_delete_status``: what deleting a DRAFT flow answers, 200 with no body
       (what 8x8's API reference documents, the default) or 204.
     - ``seed``: makes generated ids and probabilistic faults repeatable.
@@ -144,6 +150,7 @@ class Simulator:
         request_log_bytes: int | None = DEFAULT_REQUEST_LOG_BYTES,
         flow_delete_status: int = 200,
         latency: float | tuple[float, float] | None = None,
+        receipt_queue_size: int = DEFAULT_RECEIPT_QUEUE_SIZE,
     ) -> None:
         if isinstance(sub_accounts, str):
             raise TypeError("sub_accounts takes a collection of ids, not one string")
@@ -196,6 +203,10 @@ class Simulator:
         self._state = SimState(self.clock, seed=seed)
         self._state.stop_delay = stop_delay
         self._fault_rules = FaultRules(seed)
+        self.receipts = ReceiptDeliveries(
+            self._state, self.clock, seed=seed, queue_size=receipt_queue_size
+        )
+        """Delivery receipts POSTed to the registered CADR webhook: counts, ``drain()``."""
         self._server = SimServer(
             self,
             state=self._state,
@@ -223,7 +234,9 @@ class Simulator:
                     self._tls = TLSMaterial(self.host)
                 ssl_context = self._tls.server_context(self.tls_max_version)
             self._port = await self._server.start(self.host, self._port, ssl_context)
+            await self.receipts.start()
         except BaseException:
+            await self._server.stop()
             # Not started (port in use, say): leave no certificate files behind.
             if self._tls is not None:
                 self._tls.cleanup()
@@ -232,7 +245,9 @@ class Simulator:
         return self
 
     async def stop(self) -> None:
-        """Stop listening and drop open connections (idempotent). State is kept."""
+        """Stop listening, drop open connections and stop delivering receipts
+        (idempotent). State is kept."""
+        await self.receipts.stop()
         await self._server.stop()
         if self._tls is not None:
             self._tls.cleanup()

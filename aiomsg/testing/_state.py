@@ -7,15 +7,17 @@ the cascade") read in one place.
 
 from __future__ import annotations
 
+import datetime as _dt
 import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from ._clock import SimClock
+from ._clock import SimClock, format_timestamp
 
 __all__ = [
+    "DEFAULT_WEBHOOK_TYPES",
     "FLOW_STATUSES",
     "REVICOM_STATES",
     "ApiKey",
@@ -27,11 +29,15 @@ __all__ = [
     "SimFlow",
     "SimMessage",
     "SimState",
+    "delivery_state",
+    "message_record",
 ]
 
 MessageApi = Literal["chatapps", "sms"]
 FlowStatus = Literal["DRAFT", "PUBLISHED", "DEPRECATED"]
 FLOW_STATUSES: Final[tuple[str, ...]] = ("DRAFT", "PUBLISHED", "DEPRECATED")
+#: What a webhook registration or deletion without a ``type`` stands for.
+DEFAULT_WEBHOOK_TYPES: Final = ("CADR", "MSG")
 RevicomState = Literal["queued", "sending", "sent", "stopped"]
 REVICOM_STATES: Final[tuple[str, ...]] = ("queued", "sending", "sent", "stopped")
 
@@ -65,6 +71,11 @@ class SimMessage:
     cancelled_at: float | None = None
     error_code: int | None = None
     error_message: str | None = None
+    created_at: float = 0.0
+    delivery: str | None = None
+    """The delivery state receipts report (``queued``, ``sent``, ``delivered``...)."""
+    delivery_at: float = 0.0
+    detail: str | None = None
 
     @property
     def state(self) -> str:
@@ -125,6 +136,46 @@ class RevicomMessage:
     """Simulated time the pending stop takes effect, None when none is pending."""
 
 
+def delivery_state(msg: SimMessage) -> str:
+    """What 8x8 reports of a message: its receipt state, else from its lifecycle."""
+    if msg.delivery is not None:
+        return msg.delivery
+    return {"scheduled": "queued", "cancelled": "cancelled"}.get(msg.state, msg.state)
+
+
+def message_record(msg: SimMessage) -> dict[str, object]:
+    """A message as 8x8's message lookup answers it (one channel, step 1)."""
+    clock = msg.clock
+    status: dict[str, object] = {
+        "state": delivery_state(msg),
+        "timestamp": format_timestamp(clock.epoch + _dt.timedelta(seconds=msg.delivery_at)),
+    }
+    if msg.detail is not None:
+        status["detail"] = msg.detail
+    if msg.error_code is not None:
+        status["errorCode"], status["errorMessage"] = msg.error_code, msg.error_message
+    record: dict[str, object] = {
+        "umid": msg.umid,
+        "subAccountId": msg.sub_account_id,
+        "channel": "Line" if msg.api == "chatapps" else "SMS",
+        "channelId": "00000000-0000-0000-0000-000000000000",
+        "direction": "outbound",
+        "status": status,
+        "contentType": "Template",
+        "createdAt": format_timestamp(clock.epoch + _dt.timedelta(seconds=msg.created_at)),
+        "step": 1,
+    }
+    if msg.client_message_id is not None:
+        record["clientMessageId"] = msg.client_message_id
+    if msg.batch_id is not None:
+        record["batchId"] = msg.batch_id
+    return record
+
+
+def _account(account_id: str) -> str:
+    return account_id.lower().replace("-", "")
+
+
 def uuid_from(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
@@ -140,6 +191,7 @@ class SimState:
         self.batches: dict[str, SimBatch] = {}
         self.flows: dict[tuple[str, str, str], SimFlow] = {}
         self.revicom: dict[str, RevicomMessage] = {}
+        self.webhooks: dict[str, dict[tuple[str, str], dict[str, object]]] = {}
         self.stop_delay = 2.0
 
     # ------------------------------------------------------------------ ids and keys
@@ -176,6 +228,8 @@ class SimState:
             batch_id=None if batch is None else batch.batch_id,
             client_message_id=client_message_id,
             msisdn=msisdn,
+            created_at=self.clock.now(),
+            delivery_at=self.clock.now(),
         )
         if error is not None:
             msg.error_code, msg.error_message = error
@@ -183,6 +237,35 @@ class SimState:
         if batch is not None:
             batch.umids.append(umid)
         return msg
+
+    # ------------------------------------------------------------------ webhooks
+
+    def set_webhooks(self, account_id: str, webhooks: list[dict[str, object]]) -> None:
+        """Create or replace webhooks; one without a type stands for CADR and MSG."""
+        table = self.webhooks.setdefault(_account(account_id), {})
+        for hook in webhooks:
+            kind = hook.get("type")
+            for one in (kind,) if isinstance(kind, str) else DEFAULT_WEBHOOK_TYPES:
+                entry = {**hook, "type": one}
+                entry.setdefault("enabled", True)
+                table[(str(hook["subAccountId"]), one)] = entry
+
+    def delete_webhooks(self, account_id: str, targets: list[dict[str, object]]) -> None:
+        """Delete webhooks by scope and type (no type: CADR and MSG); ``*`` is a scope."""
+        table = self.webhooks.get(_account(account_id), {})
+        for target in targets:
+            kind = target.get("type")
+            for one in (kind,) if isinstance(kind, str) else DEFAULT_WEBHOOK_TYPES:
+                table.pop((str(target["subAccountId"]), one), None)
+
+    def webhook_for(self, sub_account_id: str, kind: str) -> dict[str, object] | None:
+        """The enabled webhook of ``kind`` for a sub-account: its own, else the ``*`` one."""
+        for table in self.webhooks.values():
+            for scope in (sub_account_id, "*"):
+                hook = table.get((scope, kind))
+                if hook is not None and hook.get("enabled") is not False:
+                    return hook
+        return None
 
     def add_batch(
         self, api: MessageApi, sub_account_id: str, client_batch_id: str | None = None

@@ -63,6 +63,14 @@ def _calls(sim: Simulator) -> dict[str, Callable[[aiomsg.EightByEight], Awaitabl
         "chatapps.delete_whatsapp_flow": lambda c: c.chatapps.delete_whatsapp_flow(
             sim.account_id, "chan-1", flow
         ),
+        "chatapps.set_webhooks": lambda c: c.chatapps.set_webhooks(
+            sim.account_id, [{"subAccountId": "*", "url": "https://example.com/dr"}]
+        ),
+        "chatapps.get_webhooks": lambda c: c.chatapps.get_webhooks(sim.account_id),
+        "chatapps.delete_webhooks": lambda c: c.chatapps.delete_webhooks(
+            sim.account_id, [{"subAccountId": "*"}]
+        ),
+        "chatapps.get_message": lambda c: c.chatapps.get_message(SUB, chat.umids[0]),
         "sms.cancel_batch": lambda c: c.sms.cancel_batch(SUB, str(sms.batch_id)),
         "sms.cancel_message": lambda c: c.sms.cancel_message(SUB, sms.umids[0]),
     }

@@ -37,6 +37,15 @@ SOURCES = {
     "chatapps.delete_whatsapp_flow": (
         "business_messaging_api.json", "delete",
         "/api/v1/accounts/{accountId}/channels/{channelId}/flows/{flowId}"),
+    "chatapps.set_webhooks": (
+        "business_messaging_api.json", "post", "/api/v1/accounts/{accountId}/webhooks"),
+    "chatapps.get_webhooks": (
+        "business_messaging_api.json", "get", "/api/v1/accounts/{accountId}/webhooks"),
+    "chatapps.delete_webhooks": (
+        "business_messaging_api.json", "delete", "/api/v1/accounts/{accountId}/webhooks"),
+    "chatapps.get_message": (
+        "business_messaging_api.json", "get",
+        "/api/v1/subaccounts/{subAccountId}/messages/{umid}"),
     "sms.cancel_message": (
         "sms_api.json", "delete", "/api/v1/subaccounts/{subAccountId}/messages/{umid}"),
     "sms.cancel_batch": (

@@ -205,7 +205,7 @@ def test_route_patterns() -> None:
     assert match_routes("*.cancel_batch") == ("chatapps.cancel_batch", "sms.cancel_batch")
     assert match_routes("revicom.stop") == ("revicom.stop",)
     assert match_routes("nope") == ()
-    assert len(ROUTES) == 8
+    assert len(ROUTES) == 12
 
 
 def test_scripted_rules_fire_in_order_and_run_out() -> None:
