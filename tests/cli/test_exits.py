@@ -17,5 +17,5 @@ def test_every_exit_code_is_in_the_help(capsys: pytest.CaptureFixture[str]) -> N
         text = capsys.readouterr().out
         for code in range(5):
             assert re.search(rf"^  {code}  \S", text, re.M), (args, code)
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-    assert "`4` items failed because their requests failed as a whole" in readme
+    guide = (Path(__file__).parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert "| 4 | items failed because their requests failed as a whole" in guide

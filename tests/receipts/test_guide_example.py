@@ -1,4 +1,4 @@
-"""The README's delivery receipt examples run as written."""
+"""The delivery receipt guide's two-function example runs as written."""
 
 from __future__ import annotations
 
@@ -12,17 +12,17 @@ from aiomsg.receipts import RECEIVER_KEY, Reconciliation, SQLiteReceiptStore
 from aiomsg.testing import Simulator
 from tests.receipts.support import AUTH, encode, receipt, serve
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "receipts.md"
 
 
 def block_defining(name: str) -> dict[str, Any]:
-    text = README.read_text(encoding="utf-8")
+    text = GUIDE.read_text(encoding="utf-8")
     for block in re.findall(r"```python\n(.*?)```", text, re.DOTALL):
         if f"def {name}(" in block:
             namespace: dict[str, Any] = {}
-            exec(compile(block, str(README), "exec"), namespace)
+            exec(compile(block, str(GUIDE), "exec"), namespace)
             return namespace
-    pytest.fail(f"README has no example defining {name}")
+    pytest.fail(f"docs/receipts.md has no example defining {name}")
 
 
 async def test_the_receiver_example_serves_and_stores(
