@@ -1,18 +1,27 @@
 """``aiomsg demo``: the whole flow against the built-in simulator, no credentials needed.
 
 It uses the public API only, as a user's program would: a simulator started in
-process, an ``EightByEight`` and a ``Revicom`` client bound to it.
+process, an ``EightByEight`` and a ``Revicom`` client bound to it, and an
+``aiomsg.receipts`` receiver on 127.0.0.1 with a SQLite store in a temporary
+directory, removed at the end.
 """
 
 from __future__ import annotations
 
+import secrets
+import tempfile
 import time
 import uuid
 from collections import Counter
+from pathlib import Path
 from typing import Final
 
+from aiohttp import web
+
 import aiomsg
-from aiomsg.testing import Simulator
+from aiomsg.eightxeight.webhooks import Webhook, WebhookType
+from aiomsg.receipts import RECEIVER_KEY, SQLiteReceiptStore, create_receipt_app, reconcile
+from aiomsg.testing import DEFAULT_SUB_ACCOUNT, Fault, Simulator
 
 __all__ = ["run_demo"]
 
@@ -23,6 +32,13 @@ REVICOM_SENDING: Final = 500
 REVICOM_SENT: Final = 400
 REVICOM_UNKNOWN: Final = 100
 CHANNEL: Final = "demo-whatsapp-channel"
+RECEIPTS_SUB: Final = "demo-receipts"
+RECEIPTS_MESSAGES: Final = 500
+RECEIPTS_CHUNK: Final = 100
+LOST_ANSWERS: Final = 2
+LINE_BATCH_ROUTE: Final = "chatapps.send_line_notification_batch"
+RECEIPTS_PATH: Final = "/8x8/receipts"
+SETTLE_SECONDS: Final = 15.0
 
 
 def _reminder(i: int) -> dict[str, object]:
@@ -58,13 +74,16 @@ async def run_demo() -> int:
     """Run every step, printing what happened; 0 when every step did what it should."""
     started = time.monotonic()
     ok = True
-    async with Simulator(schedule_line_sends=True, seed=6) as sim:
+    async with Simulator(
+        schedule_line_sends=True, seed=6, sub_accounts=(DEFAULT_SUB_ACCOUNT, RECEIPTS_SUB)
+    ) as sim:
         print(f"aiomsg demo: the whole flow against the built-in simulator at {sim.url}")
         sub = sim.sub_accounts[0]
         async with sim.eightbyeight() as client:
             ok &= await _line_and_cancels(client, sub)
             ok &= await _flows(sim, client)
         ok &= await _revicom(sim)
+        ok &= await _receipts(sim)
     print(f"\nDone in {time.monotonic() - started:.1f} s: every call above went over HTTP to "
           "the simulator, with no credentials needed.")  # fmt: skip
     return 0 if ok else 1
@@ -134,3 +153,70 @@ async def _revicom(sim: Simulator) -> bool:
     _result("message states once the stops landed: "
             + ", ".join(f"{s} {n:,}" for s, n in sorted(states.items())))  # fmt: skip
     return len(report) == len(uuids)
+
+
+async def _receipts(sim: Simulator) -> bool:
+    _step(6, f"Delivery receipts: send {RECEIPTS_MESSAGES:,} LINE notifications while "
+             f"{LOST_ANSWERS} batches lose their answer, then reconcile")  # fmt: skip
+    authorization = f"Bearer {secrets.token_urlsafe(24)}"
+    with tempfile.TemporaryDirectory(prefix="aiomsg-demo-") as tmp:
+        async with SQLiteReceiptStore(Path(tmp) / "receipts.db") as store:
+            app = create_receipt_app(authorization=authorization, store=store, path=RECEIPTS_PATH)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            try:
+                site = web.TCPSite(runner, "127.0.0.1", 0)
+                await site.start()
+                port = int(runner.addresses[0][1])
+                url = f"http://127.0.0.1:{port}{RECEIPTS_PATH}"
+                _result(f"receipt receiver at {url} (SQLite store in a temporary directory)")
+                report = await _send_losing_answers(sim, url, authorization)
+                # The simulator's clock moves on: queued, sent, then delivered or
+                # undelivered, read for some; each one POSTed to the receiver.
+                started = time.monotonic()
+                for _ in range(3):
+                    sim.advance(SETTLE_SECONDS / 3)
+                    await sim.receipts.drain()
+                stored = app[RECEIVER_KEY].stored
+            finally:
+                await runner.cleanup()
+            _result(f"receipts stored: {stored:,} in {time.monotonic() - started:.1f} s "
+                    f"(simulator clock moved {SETTLE_SECONDS:.0f} s; "
+                    f"{sim.receipts.failed} deliveries given up)")  # fmt: skip
+            result = await reconcile(report, store, sub_account_id=RECEIPTS_SUB)
+    unknown_before = report.counts[aiomsg.Outcome.UNKNOWN]
+    _result(f"unknown after reconcile: {len(result.unknown)} ({result.resolved:,} resolved "
+            "from the receipts): "
+            + ", ".join(f"{o.value} {n:,}" for o, n in result.counts.items() if n))  # fmt: skip
+    _result("delivery states: "
+            + ", ".join(f"{s} {n:,}" for s, n in sorted(result.states.items())))  # fmt: skip
+    return (
+        unknown_before == LOST_ANSWERS * RECEIPTS_CHUNK
+        and not result.unknown
+        and result.resolved == unknown_before
+        and result.counts[aiomsg.Outcome.ACCEPTED] == RECEIPTS_MESSAGES
+    )
+
+
+async def _send_losing_answers(sim: Simulator, url: str, authorization: str) -> aiomsg.BulkReport:
+    sim.schedule_line_sends = False  # these go out at once (steps 1-3 needed them scheduled)
+    async with sim.eightbyeight() as client:
+        await client.chatapps.set_webhooks(
+            sim.account_id,
+            [Webhook(sub_account_id=RECEIPTS_SUB, url=url, type=WebhookType.CADR,
+                     http_authorization=authorization)],
+        )  # fmt: skip
+        _result(f"registered as the CADR webhook of sub-account {RECEIPTS_SUB}")
+        # The simulator takes these batches, then drops the connection before answering.
+        rule = sim.inject(
+            Fault.reset_after_body(), route=LINE_BATCH_ROUTE, after=1, times=LOST_ANSWERS
+        )
+        messages = [_reminder(i) for i in range(RECEIPTS_MESSAGES)]
+        report = await client.chatapps.send_line_notifications(
+            RECEIPTS_SUB, messages, chunk_size=RECEIPTS_CHUNK
+        )
+        rule.cancel()
+    _result(f"sent: {_counts(report)} in {report.requests} requests")
+    _result(f"unknown after the send: {report.counts[aiomsg.Outcome.UNKNOWN]:,} "
+            "(taken, but the answers were lost: never sent twice)")  # fmt: skip
+    return report
