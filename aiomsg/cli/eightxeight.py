@@ -16,7 +16,7 @@ from aiomsg.eightxeight import routes
 from aiomsg.eightxeight.client import ENV_API_KEY, ENV_CHATAPPS_URL, ENV_SMS_URL, REGIONS
 from aiomsg.eightxeight.models import MAX_LINE_BATCH
 
-from . import receipts
+from . import receipts, webhooks
 from .common import (
     add_bulk_arguments,
     add_command,
@@ -74,6 +74,7 @@ def add_commands(top: Commands) -> None:
     add_connection_arguments(send, "8x8", ENV_CHATAPPS_URL)
     send.set_defaults(handler=send_line_notifications, api="chatapps")
     receipts.add_commands(eight, line)
+    webhooks.add_commands(eight, open_client)
 
     flows = eight.add_parser("flows", help="WhatsApp Flows").add_subparsers(
         dest="action", required=True, metavar="ACTION"

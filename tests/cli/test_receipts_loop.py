@@ -1,7 +1,7 @@
-"""The delivery-receipt loop through the command line alone: ``line send`` loses the
-answers of one request in ten, the simulator delivers 8x8's receipts to ``receipts
-serve``, and ``line reconcile`` leaves nothing ``unknown``; every clientMessageId went
-out exactly once."""
+"""The delivery-receipt loop through the command line alone: ``webhooks set``
+registers ``receipts serve``, ``line send`` loses the answers of one request in ten,
+the simulator delivers 8x8's receipts, and ``line reconcile`` leaves nothing
+``unknown``; every clientMessageId went out exactly once."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from collections import Counter
 from pathlib import Path
 
 import aiomsg
-from aiomsg.eightxeight.webhooks import Webhook
 from aiomsg.testing import Fault, Simulator
 
 from .support import cli_env, line_messages, run_cli, sent_message_ids, wait_exit, write_jsonl
@@ -37,11 +36,11 @@ async def test_send_serve_and_reconcile_leave_no_unknown(tmp_path: Path) -> None
         env = cli_env(sim, AIOMSG_RECEIPTS_AUTHORIZATION=AUTH)
         serve, url = await start_serve(store, env, "--quiet")
         try:
-            async with sim.eightbyeight() as client:
-                await client.chatapps.set_webhooks(
-                    sim.account_id,
-                    [Webhook(sub_account_id="*", url=url, type="CADR", http_authorization=AUTH)],
-                )
+            registered = await run_cli(
+                "8x8", "webhooks", "set", sim.account_id, "--url", url, "--type", "CADR",
+                env=env,
+            )  # fmt: skip
+            assert registered.code == 0, registered.err
             # The fourth request is taken, then its connection dropped before the answer.
             sim.inject(Fault.reset_after_body(), route=LINE_ROUTE, after=3, times=1)
             sent = await run_cli(
