@@ -99,6 +99,24 @@ def conforms(times: list[float], rate: float, burst: float) -> bool:
     return True
 
 
+async def release_times(limiter: Limiter, time: VirtualTime, n: int) -> list[float]:
+    """When each of ``n`` waiters, started in order, got its turn; asserts that they got
+    them in the order they came."""
+    released: list[tuple[int, float]] = []
+
+    def waiter(i: int) -> Callable[[], Awaitable[None]]:
+        async def one() -> None:
+            await limiter.acquire()
+            released.append((i, time.now))
+            limiter.release()
+
+        return one
+
+    await time.run(*(waiter(i) for i in range(n)))
+    assert [i for i, _ in released] == list(range(n))
+    return [t for _, t in released]
+
+
 # ---------------------------------------------------------------- configuration
 
 
@@ -168,21 +186,8 @@ async def test_turns_of_one_tick_share_one_timer_in_order_and_never_early() -> N
     time = VirtualTime()
     rate, burst, n = 1800.0, 100, 200
     limiter = Limiter(RateLimit(rate=rate, burst=burst), clock=time.clock, sleep=time.sleep)
-    released: list[tuple[int, float]] = []
-
-    def waiter(i: int) -> Callable[[], Awaitable[None]]:
-        async def one() -> None:
-            await limiter.acquire()
-            released.append((i, time.now))
-            limiter.release()
-
-        return one
-
     start = time.now
-    await time.run(*(waiter(i) for i in range(n)))
-    # First come, first served, whatever the grouping.
-    assert [i for i, _ in released] == list(range(n))
-    times = [t for _, t in released]
+    times = await release_times(limiter, time, n)  # first come, first served
     # One timer per 10 ms tick, not one per request (18 turns a tick at 1,800/s).
     assert len(time.sleeps) <= math.ceil((times[-1] - start) / 0.01) + 1
     assert len(time.sleeps) < n / 10
@@ -474,20 +479,8 @@ async def test_turns_after_a_cut_are_spaced_at_the_new_pace_in_order() -> None:
     limiter = Limiter(RateLimit(rate=1000, burst=40), clock=time.clock, sleep=time.sleep)
     limiter.on_rate_limited(None, 0)  # no Retry-After: no pause, only the cut
     assert limiter.rate == 500.0
-    released: list[tuple[int, float]] = []
-
-    def waiter(i: int) -> Callable[[], Awaitable[None]]:
-        async def one() -> None:
-            await limiter.acquire()
-            released.append((i, time.now))
-            limiter.release()
-
-        return one
-
     start = time.now
-    await time.run(*(waiter(i) for i in range(100)))
-    assert [i for i, _ in released] == list(range(100))
-    times = [t for _, t in released]
+    times = await release_times(limiter, time, 100)  # in order
     # The cut emptied the bucket: 100 turns at 500/s (released per 10 ms tick).
     assert times[-1] - start == pytest.approx(100 / 500, abs=0.01)
     assert conforms(times, 500.0, 40.0)
