@@ -93,6 +93,8 @@ class Prepared(Generic[K]):
     failed: list[tuple[int, BaseException]] = field(default_factory=list)
     conflicts: list[tuple[int, int, K]] = field(default_factory=list)
     hint: Any = None
+    #: The job-wide rule took every item already (``Admission.all_new``).
+    admitted: bool = False
 
 
 @dataclass(slots=True)
@@ -111,6 +113,12 @@ class Admitted(Generic[K]):
 
 class Admission(Protocol[K]):
     """A job-wide rule on what may be sent (LINE: a clientMessageId at most once)."""
+
+    def all_new(self, ids: list[str], start: int) -> bool:
+        """The fast way in, for a chunk whose items are all valid as they are (``ids``:
+        plain ``str``, one per item): True when the rule lets every item go (they
+        are then taken as sent); False decides nothing, and ``admit`` follows."""
+        ...
 
     def admit(self, prepared: Prepared[K], start: int, size: int) -> Admitted[K]: ...
 
@@ -205,12 +213,19 @@ def take_size(items: object, concurrency: int) -> int:
     return max(1, min(MAX_TAKE, total // (concurrency * 4)))
 
 
-def prepare(items: list[T], start: int, checks: Checks[T, K]) -> Prepared[K]:
-    """Check every item of a request, keeping each id once (``Prepared``)."""
+def prepare(
+    items: list[T], start: int, checks: Checks[T, K], admission: Admission[K] | None = None
+) -> Prepared[K]:
+    """Check every item of a request, keeping each id once (``Prepared``); with a
+    job-wide rule, its fast way in is tried first (``Admission.all_new``)."""
     check: Callable[[T, str], K] | None = None
     if checks.fast is not None:
         ready = checks.fast(items)
         if ready is not None:
+            if admission is not None and admission.all_new(ready.ids, start):
+                # Valid, distinct, and new to the job: sent as they are.
+                return Prepared(items, range(len(items)), ready.ids, hint=ready.hint,  # type: ignore[arg-type]
+                                admitted=True)  # fmt: skip
             if ready.distinct or len(set(ready.ids)) == len(ready.ids):
                 # Valid as they are: the items are what is sent.
                 return Prepared(items, range(len(items)), ready.ids, hint=ready.hint)  # type: ignore[arg-type]
@@ -259,17 +274,18 @@ def _duplicate(checks: Checks[Any, Any], index: int) -> BaseException:
 
 
 async def _one_per_chunk(chunk: Chunk[T], requests: Requests[T, K]) -> None:
-    prepared = prepare(chunk.items, chunk.start, requests.checks)
+    admission = requests.admission
+    prepared = prepare(chunk.items, chunk.start, requests.checks, admission)
     chunk.ids = prepared.ids
     for i, error in prepared.failed:
         chunk.fail(i, error)
-    admission = requests.admission
-    if admission is None:
+    if admission is not None:
+        chunk.on_result = admission.finished
+    if admission is None or prepared.admitted:
         if prepared.items:
             await _send(chunk, requests, prepared.items, prepared.positions, prepared.repeats,
                         prepared.hint)  # fmt: skip
         return
-    chunk.on_result = admission.finished
     if not prepared.items:
         return
     admitted = admission.admit(prepared, chunk.start, len(chunk))

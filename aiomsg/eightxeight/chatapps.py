@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from operator import attrgetter
 from typing import TYPE_CHECKING, Final, TypeVar
 
 import msgspec
@@ -52,8 +53,9 @@ from ..bulk._calls import (
     collect,
     prepare,
 )
+from ..bulk._sent import SentIds, pack, unpack
 from ._cancels import ScheduledCancels
-from ._sent_ids import SentIds, fingerprint, pack, unpack
+from ._sent_ids import fingerprint
 from .models import (
     _ACCEPTED_STATES,
     MAX_CLIENT_BATCH_ID,
@@ -65,6 +67,7 @@ from .models import (
     MessageState,
     _AcceptedBatch,
     _SentBatch,
+    _SentMessage,
     as_line_notification,
 )
 from .routes import CHATAPPS_CANCEL_BATCH, CHATAPPS_CANCEL_MESSAGE
@@ -321,6 +324,9 @@ class ChatApps(ScheduledCancels, ReceiptEndpoints):
 
         async def send(request: Request[LineNotification]) -> Answer:
             typed = request.items
+            # The ids as one string while they are in cache: the answer is matched
+            # against it without reading each id again (see _line_answer).
+            joined = _joined(request.ids)
             batch = LineNotificationBatch(
                 messages=typed,  # type: ignore[arg-type]  # a list: see prepare
                 client_batch_id=client_batch_id,
@@ -330,7 +336,7 @@ class ChatApps(ScheduledCancels, ReceiptEndpoints):
                 SEND_LINE_BATCH, sub_account_id, encode(batch), _SentBatch, typed,
                 f"The LINE batch of {len(typed)} messages", request.on_wire, _AcceptedBatch,
             )  # fmt: skip
-            return _line_answer(result, typed, request.ids)
+            return _line_answer(result, typed, request.ids, joined)
 
         requests = Requests(checks=_LINE, send=send, admission=once)
         return bulk_stream(messages, requests, chunk_size, **options)
@@ -390,6 +396,9 @@ class _OncePerJob:
                 f"(messages[{position}]) was known; it was not sent again"
             ),
         )
+
+    def all_new(self, ids: list[str], start: int) -> bool:
+        return self.sent.all_new(ids, start)
 
     def admit(
         self, prepared: Prepared[LineNotification], start: int, size: int
@@ -473,6 +482,12 @@ def _first_occurrence(
 
 
 _TYPED: Final = {LineNotification}
+_PLAIN: Final = {str}
+_NUL: Final = "\x00"
+# C-level readers for the passes over a request's messages and its answer.
+_message_id: Final = attrgetter("client_message_id")
+_answer_id: Final = attrgetter("client_message_id")
+_answer_umid: Final = attrgetter("umid")
 
 
 def _line_fast(items: list[LineMessageInput]) -> Ready | None:
@@ -480,11 +495,11 @@ def _line_fast(items: list[LineMessageInput]) -> Ready | None:
     clientMessageId. None when any message needs the careful path."""
     if set(map(type, items)) != _TYPED:
         return None
-    ids = [m.client_message_id for m in items]  # type: ignore[union-attr]
-    unique = set(ids)
-    if len(unique) != len(ids) or UNSET in unique:
+    ids = list(map(_message_id, items))
+    if set(map(type, ids)) != _PLAIN:  # no id, or a str subclass: the careful path
         return None
-    return Ready(ids, distinct=True)  # type: ignore[arg-type]
+    # Distinct within the request and the job: ``SentIds.all_new``, in one pass.
+    return Ready(ids, distinct=False)
 
 
 def _line_checker() -> Callable[[LineMessageInput, str], LineNotification]:
@@ -548,15 +563,45 @@ _LINE: Final = Checks(
 )
 
 
+def _answered_in_order(
+    answers: Sequence[_SentMessage], ids: Sequence[str], joined: str | None
+) -> bool:
+    """Every answer names the id sent at its place. With ``joined``, one comparison
+    of two strings: equal, and ``joined`` holding no NUL of its own, means the
+    answers' ids are exactly the sent ones, in order, with no id read again."""
+    if len(answers) != len(ids):
+        return False
+    if joined is None:
+        return list(map(_answer_id, answers)) == ids
+    try:
+        return _NUL.join(map(_answer_id, answers)) == joined
+    except TypeError:  # an answer without an id
+        return False
+
+
+def _joined(ids: Sequence[str]) -> str | None:
+    """The ids NUL-separated, when that can be split back into exactly them (no id
+    holds a NUL); None when not (or an id is not a plain ``str``)."""
+    try:
+        joined = _NUL.join(ids)
+    except TypeError:
+        return None
+    return joined if joined.count(_NUL) == len(ids) - 1 else None
+
+
 def _line_answer(
-    result: _SentBatch, typed: Sequence[LineNotification], ids: Sequence[str]
+    result: _SentBatch,
+    typed: Sequence[LineNotification],
+    ids: Sequence[str],
+    joined: str | None = None,
 ) -> Answer:
-    """Per-message outcomes from a 200 answer to one batch request."""
+    """Per-message outcomes from a 200 answer to one batch request (``joined``: the
+    sent ids as ``_joined`` gives them, if it did)."""
     answers, batch_id = result.messages, result.batch_id
     if answers is not None and len(answers) == len(typed):
         # The common case: every message answered, in the order sent.
-        if type(result) is _AcceptedBatch and [a.client_message_id for a in answers] == ids:
-            pids = [a.umid for a in answers]
+        if type(result) is _AcceptedBatch and _answered_in_order(answers, ids, joined):
+            pids = list(map(_answer_umid, answers))
             return Answer(outcome=Outcome.ACCEPTED, provider_ids=pids, batch_id=batch_id)
     if answers is not None:
         by_id = {m.client_message_id: m for m in answers if m.client_message_id}

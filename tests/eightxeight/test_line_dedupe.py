@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 
 import aiomsg
 from aiomsg import Outcome
+from aiomsg.bulk import _sent
 from aiomsg.bulk._chunk import Chunk
+from aiomsg.bulk._sent import SentIds
 from aiomsg.eightxeight import _sent_ids
-from aiomsg.eightxeight._sent_ids import SentIds
 from aiomsg.eightxeight.chatapps import item_id
 from tests.bulk.support import OK, Action, BulkServer, bulk_server
 from tests.bulk.test_bulk import SUB, assert_accounted, eightbyeight, line_messages
@@ -177,9 +178,9 @@ async def test_ids_sharing_a_hash_are_never_silently_dropped(
     kept as themselves, tell them apart exactly and send each; past the move to the
     compact table an iterator's job cannot, and fails the later ones visibly, never
     sends twice."""
-    monkeypatch.setattr(_sent_ids, "hash", lambda _: 42, raising=False)
+    monkeypatch.setattr(_sent, "hash", lambda _: 42, raising=False)
     if form.endswith("-table"):
-        monkeypatch.setattr(_sent_ids, "SMALL_LIMIT", 0)
+        monkeypatch.setattr(_sent, "SMALL_LIMIT", 0)
     messages = line_messages(9)
     async with bulk_server() as server, eightbyeight(server) as client:
         outcomes = await send(client, messages, form.split("-")[0], chunk_size=4)
@@ -196,7 +197,7 @@ async def test_ids_sharing_a_hash_are_never_silently_dropped(
 
 
 def test_the_table_keeps_every_id_through_growth(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_sent_ids, "SMALL_LIMIT", 1000)
+    monkeypatch.setattr(_sent, "SMALL_LIMIT", 1000)
     table = SentIds(None, 1000)
     n = 50_000
     hits: list[Any] = []
@@ -217,7 +218,7 @@ def test_ids_are_found_before_and_after_the_move_to_the_table(
 ) -> None:
     """The dict and the compact table answer alike, whichever side of the move an id
     was first seen on, and the move happens once the job passes the limit."""
-    monkeypatch.setattr(_sent_ids, "SMALL_LIMIT", limit)
+    monkeypatch.setattr(_sent, "SMALL_LIMIT", limit)
     table = SentIds(None, 4)
     fps = [5, 6, 7, 8]
     seen: dict[str, tuple[int, int]] = {}
@@ -226,8 +227,8 @@ def test_ids_are_found_before_and_after_the_move_to_the_table(
         ids = [f"id-{start + i}" if i % 2 else f"id-{start // 3 + i}" for i in range(4)]
         hits = table.admit(ids, range(4), start, fps)
         for k, key, values in hits:
-            assert key == _sent_ids.key_of(ids[k])
-            assert [_sent_ids.unpack(v) for v in values] == [seen[ids[k]]]
+            assert key == _sent.key_of(ids[k])
+            assert [_sent.unpack(v) for v in values] == [seen[ids[k]]]
         hit_ids = {ids[k] for k, _, _ in hits}
         assert hit_ids == {i for i in ids if i in seen}
         assert hit_ids or start == 0  # every later request repeats some id
@@ -237,21 +238,40 @@ def test_ids_are_found_before_and_after_the_move_to_the_table(
     assert (table._small is None) == (len(seen) > limit)
 
 
-def test_a_list_with_distinct_ids_keeps_nothing() -> None:
-    """The common case: ids checked once up front, no table, no outcome columns."""
+def test_a_list_with_distinct_ids_keeps_one_set() -> None:
+    """The common case: each request's ids go into one set as it is made; nothing
+    is hashed into the table and no request is checked one id at a time."""
     messages = [aiomsg.LineNotification(**_typed(m)) for m in line_messages(3000)]
     table = SentIds(messages, 1000)
     for start in range(0, 3000, 1000):
         ids = [m.client_message_id for m in messages[start : start + 1000]]
-        assert table.admit(ids, range(1000), start, None) == []  # type: ignore[arg-type]
+        assert table.all_new(ids, start)  # type: ignore[arg-type]
         chunk: Chunk[Any] = Chunk(start, messages[start : start + 1000])
         chunk.settle(Outcome.ACCEPTED)
         table.finished(chunk.result())
-    assert len(table) == 0
-    assert table.outcome_now(5) is None  # no repeat can ask: nothing was kept
+    assert len(table) == 3000
+    assert table._small is None
+    assert table._used == 0
+    assert table.outcome_now(5) == (Outcome.ACCEPTED, None, None)
 
 
-def test_a_list_finds_each_repeat_exactly_and_keeps_only_those_requests() -> None:
+def test_a_list_request_repeating_an_id_is_not_all_new() -> None:
+    """Within the request or from an earlier one: False, and nothing is decided."""
+    messages = [aiomsg.LineNotification(**_typed(m)) for m in line_messages(6)]
+    ids = [m.client_message_id for m in messages]
+    table = SentIds(messages, 3)
+    assert not table.all_new([ids[0], ids[1], ids[0]], 0)  # type: ignore[list-item]
+    table = SentIds(messages, 3)
+    assert table.all_new(ids[:3], 0)  # type: ignore[arg-type]
+    assert not table.all_new([ids[3], ids[1], ids[5]], 3)  # type: ignore[list-item]
+    # The ids of the first request moved to the exact dict, with their positions;
+    # the refused request's ids did not.
+    assert table._small == {ids[0]: 0, ids[1]: 1, ids[2]: 2}
+    hits = table.admit([ids[3], ids[1], ids[5]], range(3), 3, None)  # type: ignore[list-item]
+    assert hits == [(1, _sent.key_of(ids[1]), [1])]  # type: ignore[arg-type]
+
+
+def test_a_list_finds_each_repeat_exactly() -> None:
     messages: list[Any] = line_messages(30)
     messages[21] = dict(messages[4])  # a mapping repeating a mapping
     messages[27] = aiomsg.LineNotification(**_typed(messages[4]))  # typed, same id
@@ -265,13 +285,12 @@ def test_a_list_finds_each_repeat_exactly_and_keeps_only_those_requests() -> Non
     ]  # fmt: skip
     assert hits[0] == []
     assert hits[1] == []
-    assert hits[2] == [(1, _sent_ids.key_of("m-4"), [4]), (7, _sent_ids.key_of("m-4"), [4])]
+    assert hits[2] == [(1, _sent.key_of("m-4"), [4]), (7, _sent.key_of("m-4"), [4])]
     for start in (0, 10, 20):
         chunk: Chunk[Any] = Chunk(start, messages[start : start + 10])
         chunk.settle(Outcome.ACCEPTED)
         table.finished(chunk.result())
     assert table.outcome_now(4) == (Outcome.ACCEPTED, None, None)
-    assert table.outcome_now(14) is None  # no first of a repeated id there
 
 
 class _Sneaky(str):
@@ -285,10 +304,10 @@ class _Sneaky(str):
 
 def test_a_str_subclass_id_is_compared_by_its_plain_value() -> None:
     messages: list[Any] = line_messages(4)
-    messages[3] = dict(messages[0], clientMessageId=_Sneaky("m-0"))
-    assert _sent_ids._repeated_ids(messages) == {"m-0"}
-    typed = [aiomsg.LineNotification(**_typed(m)) for m in messages]
-    assert _sent_ids._repeated_ids(typed) == {"m-0"}
+    table = SentIds(messages, 2)
+    assert table.admit(["m-0", "m-1"], range(2), 0, None) == []
+    hits = table.admit(["m-2", _Sneaky("m-0")], range(2), 2, None)
+    assert hits == [(1, _sent.key_of("m-0"), [0])]
 
 
 @pytest.mark.parametrize("form", ["list", "iterable", "async"])
@@ -378,7 +397,7 @@ def test_every_regime_sends_each_id_once_and_answers_repeats_alike(
 
     async def scenario() -> None:
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(_sent_ids, "SMALL_LIMIT", small_limit)
+            mp.setattr(_sent, "SMALL_LIMIT", small_limit)
             async with bulk_server() as server, eightbyeight(server) as client:
                 outcomes = await send(client, messages, form, chunk_size=chunk, concurrency=2)
         assert [o.index for o in outcomes] == list(range(len(messages)))
