@@ -18,7 +18,10 @@ The package, one concern per module:
 - ``_calls``: the seam with providers. A provider hands over how it checks items
   and a function that sends one request and returns a typed ``Answer``; invalid
   items, ids repeated within a request and failed requests are handled there,
-  once for every provider, and only the engine writes outcomes.
+  once for every provider, and only the engine writes outcomes;
+- ``_admission``, ``_sent``, ``_once``: job-wide rules on what is sent (an id at
+  most once per job: LINE clientMessageIds, 8x8 umids), the ids a job has sent,
+  and the rule that gives a repeated id its first's outcome.
 
 The bulk layer never builds a URL.
 """

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Generic, NamedTuple, Protocol, TypeVar
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Final, Generic, NamedTuple, TypeVar
 
 from .._errors import APIError, OutcomeUnknownError, ValidationError
 from .._validation import check_uuid, is_uuid
+from ._admission import Admission, Admitted, Known, Prepared
 from ._chunk import Answer, Chunk
+from ._once import FirstOutcome
 from ._options import (
     DEFAULT_CONCURRENCY,
     ItemsInput,
@@ -27,7 +29,7 @@ from ._options import (
     check_options,
     total_of,
 )
-from ._results import ChunkResult, Outcome
+from ._results import Outcome
 from ._stream import OutcomeStream, collect, run_bulk
 
 if TYPE_CHECKING:
@@ -55,7 +57,6 @@ __all__ = [
 
 T = TypeVar("T")
 K = TypeVar("K")
-Known = tuple[Outcome, int | None, BaseException | None]
 
 
 @dataclass(slots=True)
@@ -77,59 +78,6 @@ class Ready(NamedTuple):
     ids: list[str]
     distinct: bool
     hint: Any = None
-
-
-@dataclass(slots=True)
-class Prepared(Generic[K]):
-    """A chunk's items checked: what to send (``items``, at chunk ``positions``), the
-    id of every position, repeats within the request (chunk position, index into
-    ``items``), items failed already, and conflicts (a different item under the id
-    of ``items[k]``: chunk position, k, the item), which failed already too."""
-
-    items: list[K]
-    positions: Sequence[int]
-    ids: list[str | None]
-    repeats: list[tuple[int, int]] = field(default_factory=list)
-    failed: list[tuple[int, BaseException]] = field(default_factory=list)
-    conflicts: list[tuple[int, int, K]] = field(default_factory=list)
-    hint: Any = None
-    #: The job-wide rule took every item already (``Admission.all_new``).
-    admitted: bool = False
-
-
-@dataclass(slots=True)
-class Admitted(Generic[K]):
-    """What a job-wide rule lets a request carry: ``items`` at ``positions`` with
-    their ``repeats``, and ``later`` (chunk position, input position of the item
-    it repeats) for items an earlier request carried: never sent, they take that
-    item's outcome. ``failed``: items the rule refuses."""
-
-    items: list[K]
-    positions: Sequence[int]
-    repeats: list[tuple[int, int]]
-    later: list[tuple[int, int]]
-    failed: list[tuple[int, BaseException]]
-
-
-class Admission(Protocol[K]):
-    """A job-wide rule on what may be sent (LINE: a clientMessageId at most once)."""
-
-    def all_new(self, ids: list[str], start: int) -> bool:
-        """The fast way in, for a chunk whose items are all valid as they are (``ids``:
-        plain ``str``, one per item): True when the rule lets every item go (they
-        are then taken as sent); False decides nothing, and ``admit`` follows."""
-        ...
-
-    def admit(self, prepared: Prepared[K], start: int, size: int) -> Admitted[K]: ...
-
-    def finished(self, result: ChunkResult) -> None: ...
-
-    def settled(self, position: int) -> Known:
-        """The outcome of the item at input ``position`` if known, else ``unknown``
-        with why (the job stopped while it was out)."""
-        ...
-
-    def outcome(self, position: int) -> Awaitable[Known]: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,7 +109,9 @@ class Requests(Generic[T, K]):
     ``one_per_item``: one request per distinct item, in input order, until the job
     finishes; else one request per chunk. ``reports_wire``: ``send`` calls
     ``on_wire`` (else a request counts as on the wire as soon as it is made).
-    ``admission``: a job-wide rule, if any.
+    ``admission``: a job-wide rule, if any. ``first_outcome``: the items are their
+    ids, and an id repeated in a later request is not sent again but takes its
+    first's outcome (``FirstOutcome``, made per job).
     """
 
     checks: Checks[T, K]
@@ -169,6 +119,7 @@ class Requests(Generic[T, K]):
     one_per_item: bool = False
     reports_wire: bool = True
     admission: Admission[K] | None = None
+    first_outcome: bool = False
 
 
 def bulk_stream(
@@ -190,6 +141,9 @@ def bulk_stream(
         check_options(options)
         concurrency = check_concurrency(options.get("concurrency", DEFAULT_CONCURRENCY))
         chunk_size = take_size(items, concurrency)
+    if requests.first_outcome:
+        source = items if type(items) is list else None
+        requests = replace(requests, admission=FirstOutcome(source, chunk_size, checks.field))
     run = _one_per_item if requests.one_per_item else _one_per_chunk
 
     async def process(chunk: Chunk[T]) -> None:
@@ -300,10 +254,16 @@ async def _one_per_chunk(chunk: Chunk[T], requests: Requests[T, K]) -> None:
     except BaseException:
         _copy_known(chunk, later, admission)
         raise
+    await _take_outcome(chunk, later, admission)
+
+
+async def _take_outcome(
+    chunk: Chunk[Any], later: list[tuple[int, int]], admission: Admission[Any]
+) -> None:
+    """Items an earlier request carried: never sent, they take its outcome, waiting
+    for it when that request is still out."""
     done = 0
     try:
-        # Items an earlier request carried: never sent, they take its outcome,
-        # waiting for it when that request is still out.
         for i, first in later:
             chunk.record(i, *await admission.outcome(first))
             done += 1
@@ -361,6 +321,9 @@ async def _one_per_item(chunk: Chunk[T], requests: Requests[T, K]) -> None:
     """One request per distinct item, in input order, until the job finishes."""
     checks = requests.checks
     check, id_of, name, start = checks.checker(), checks.id_of, checks.field, chunk.start
+    admission = requests.admission
+    if admission is not None:
+        chunk.on_result = admission.finished
     ids = chunk.ids
     done: dict[str, int] = {}
     for i, item in enumerate(chunk.items):
@@ -378,6 +341,11 @@ async def _one_per_item(chunk: Chunk[T], requests: Requests[T, K]) -> None:
             chunk.copy(i, first)
             continue
         done[key_id] = i
+        if admission is not None:
+            later = admission.admit(Prepared([key], [i], ids), start, len(chunk)).later
+            if later:  # an earlier take carried it: its outcome, never sent again
+                await _take_outcome(chunk, later, admission)
+                continue
         await _send(chunk, requests, (key,), (i,), [], None)
 
 

@@ -92,7 +92,7 @@ class SentIds:
         # A list, while no id has repeated: its ids in one set, and each request's
         # (start, chunk positions, ids) to build the exact table from at a repeat.
         self._seen: set[str] | None = set() if source is not None else None
-        self._admitted: list[tuple[int, Sequence[int], Sequence[str]]] = []
+        self._admitted: dict[int, tuple[Sequence[int], Sequence[str]]] = {}
         # Ids (exactly) while few, then the compact table.
         self._small: dict[str, int] | None = None if source is not None else {}
         self._small_limit = SMALL_LIMIT
@@ -117,7 +117,9 @@ class SentIds:
         if self._small is not None:
             held += self._small.__sizeof__()
         if self._seen is not None:
-            held += self._seen.__sizeof__() + sum(ids.__sizeof__() for _, _, ids in self._admitted)
+            held += self._seen.__sizeof__() + sum(
+                ids.__sizeof__() for _, ids in self._admitted.values()
+            )
         return held
 
     def find(self, key: int) -> list[int]:
@@ -193,7 +195,11 @@ class SentIds:
         before = len(seen)
         seen.update(cmids)
         if len(seen) - before == len(cmids):
-            self._admitted.append((start, positions, cmids))
+            got = self._admitted.get(start)
+            if got is None:
+                self._admitted[start] = (positions, cmids)
+            else:  # one item at a time (one request each): one entry per chunk
+                self._admitted[start] = ([*got[0], *positions], [*got[1], *cmids])
             return True
         self._leave_set()  # a repeat: from here on, the exact table
         return False
@@ -201,9 +207,9 @@ class SentIds:
     def _leave_set(self) -> None:
         """A list's id repeated: its ids so far, each with its input position, move
         to the exact dict (and the table past ``SMALL_LIMIT``), once."""
-        admitted, self._admitted, self._seen = self._admitted, [], None
+        admitted, self._admitted, self._seen = self._admitted, {}, None
         small: dict[str, int] = {}
-        for start, positions, cmids in admitted:
+        for start, (positions, cmids) in admitted.items():
             small.update(zip(cmids, _where(start, positions), strict=True))
         self._small = small
         if len(small) > self._small_limit:

@@ -45,10 +45,16 @@ async def dry_run(operation: Operation[C, I], plan: Plan) -> int:
     repeats = plan.repeats.repeats
     if repeats:
         conflicts = sum(1 for r in repeats.values() if not r.identical)
-        out.append(
-            f"{plural(len(repeats), 'message')} repeat an earlier clientMessageId: "
-            f"not sent ({conflicts:,} of them a different message, reported failed)"
-        )
+        if op.kind == "line":
+            out.append(
+                f"{plural(len(repeats), 'message')} repeat an earlier clientMessageId: "
+                f"not sent ({conflicts:,} of them a different message, reported failed)"
+            )
+        else:
+            out.append(
+                f"{plural(len(repeats), op.noun)} repeat an earlier line: not sent "
+                "(reported with the first one's outcome)"
+            )
     per = op.per_request
     requests = math.ceil(plan.pending / per)
     unit = f"{op.noun}s" if per > 1 else op.noun

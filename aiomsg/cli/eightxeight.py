@@ -143,6 +143,7 @@ def cancel_messages(args: argparse.Namespace) -> int:
         open_client=lambda dry_run: open_client(args, dry_run),
         convert=id_item,
         open_stream=open_stream,
+        once_per_job=True,
     )
     return run_job(operation, args)
 

@@ -3,7 +3,8 @@
 A clientMessageId is sent at most once per job, across runs: only the first
 position of an id is ever sent. A later position with the same id is a ``Repeat``:
 the identical message gets the first one's outcome (``RepeatOutcomes``), another
-message reusing the id is failed.
+message reusing the id is failed. The same holds for the umids of an 8x8 cancel job
+(``find_repeats(line=False)``): a repeat gets its first's outcome.
 """
 
 from __future__ import annotations
@@ -108,21 +109,23 @@ def _hash64(data: bytes) -> int:
 
 
 def find_repeats(
-    source: InputFile, lo: int, hi: int, invalid: IndexRanges, scope: str
+    source: InputFile, lo: int, hi: int, invalid: IndexRanges, scope: str, *, line: bool = True
 ) -> dict[int, Repeat]:
-    """The positions of ``[lo, hi)`` whose clientMessageId an earlier valid position
-    already has (a clientMessageId is sent at most once per job).
+    """The positions of ``[lo, hi)`` whose id an earlier valid position already has
+    (a clientMessageId is sent at most once per job, and so is an 8x8 umid to
+    cancel: ``line=False``, where the line is the id and a repeat always identical).
 
     Two passes, so that memory follows the repeats, not the input: the first keeps
-    8 bytes per message (a hash of its clientMessageId) and sorts them; the second,
-    only when some hash repeats, compares the ids and messages behind those hashes.
+    8 bytes per item (a hash of its id) and sorts them; the second, only when some
+    hash repeats, compares the ids and messages behind those hashes.
     """
+    id_of = (lambda item: line_message_id(item, scope)) if line else _line_as_id
     hashes = array("Q")
     bad = invalid.cursor()
     for index, _, item in source.items(lo, hi):
         if index in bad:
             continue
-        hashes.append(_hash64((line_message_id(item, scope) or "").encode()))
+        hashes.append(_hash64((id_of(item) or "").encode()))
     ordered = sorted(hashes)
     del hashes
     repeated = {b for a, b in itertools.pairwise(ordered) if a == b}
@@ -135,10 +138,10 @@ def find_repeats(
     for index, lineno, item in source.items(lo, hi):
         if index in bad:
             continue
-        cmid = line_message_id(item, scope) or ""
+        cmid = id_of(item) or ""
         if _hash64(cmid.encode()) not in repeated:
             continue
-        digest = hashlib.blake2b(_encode(line_message(item, scope)), digest_size=16).digest()
+        digest = b"" if not line else _message_digest(item, scope)
         first = firsts.get(cmid)
         if first is None:
             firsts[cmid] = (index, lineno, digest)
@@ -147,11 +150,19 @@ def find_repeats(
     return found
 
 
-def repeat_error(repeat: Repeat, why: str) -> str:
-    """The error of a repeat that is not sent."""
+def _line_as_id(item: bytes) -> str:
+    return item.decode("ascii")
+
+
+def _message_digest(item: bytes, scope: str) -> bytes:
+    return hashlib.blake2b(_encode(line_message(item, scope)), digest_size=16).digest()
+
+
+def repeat_error(repeat: Repeat, why: str, noun: str = "clientMessageId") -> str:
+    """The error of a repeat that is not sent (``noun``: what the id is)."""
     return (
-        f"not sent: line {repeat.first_line} has this clientMessageId and {why} (a "
-        "clientMessageId is sent at most once per job)"
+        f"not sent: line {repeat.first_line} has this {noun} and {why} (a {noun} is "
+        "sent at most once per job)"
     )
 
 
@@ -162,12 +173,13 @@ class RepeatOutcomes:
 
     repeats: dict[int, Repeat] = field(default_factory=dict)
     firsts: set[int] = field(default_factory=set)
+    noun: str = "clientMessageId"
     _settled: dict[int, Settlement] = field(default_factory=dict)
     _first: dict[int, tuple[str, int | None, str | None, Settlement]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, repeats: dict[int, Repeat]) -> RepeatOutcomes:
-        return cls(repeats, {r.first for r in repeats.values()})
+    def of(cls, repeats: dict[int, Repeat], noun: str = "clientMessageId") -> RepeatOutcomes:
+        return cls(repeats, {r.first for r in repeats.values()}, noun)
 
     def settle(self, position: int, settlement: Settlement) -> None:
         """Note what a finished first position's outcome means (before it is written)."""
@@ -187,7 +199,7 @@ class RepeatOutcomes:
         repeat = self.repeats[index]
         first = self._first.get(repeat.first)
         if first is None:  # its first record is late (the reorder bound was passed)
-            error = repeat_error(repeat, "had no answer yet")
+            error = repeat_error(repeat, "had no answer yet", self.noun)
             return (index, lineno, cmid, Outcome.UNKNOWN.value, None, error), ""
         outcome, code, error, settlement = first
         return (index, lineno, cmid, outcome, code, error), settlement

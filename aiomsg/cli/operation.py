@@ -44,7 +44,8 @@ class Operation(Generic[C, I]):
     whose answer never came are simply sent again. ``params`` and ``endpoint``
     (resolved base URL, region) are part of the job's identity in a journal, so
     that a journal is never resumed with other arguments or against another
-    endpoint.
+    endpoint. ``once_per_job``: an id is sent at most once per job, across runs; a
+    repeat gets its first's outcome (LINE, 8x8 cancels; not Revicom stops).
     """
 
     name: str
@@ -59,6 +60,7 @@ class Operation(Generic[C, I]):
     open_client: Callable[[bool], C]
     convert: Callable[[bytes, str], I]
     open_stream: Callable[[C, Iterable[I], BulkOptions], AbstractAsyncContextManager[OutcomeStream]]
+    once_per_job: bool = False
 
     def checked_client(self, *, dry_run: bool) -> C:
         """The client, the command's arguments checked: ``UsageError`` when they are

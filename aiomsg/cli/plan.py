@@ -43,11 +43,15 @@ class OperationShape(Protocol):
     @property
     def kind(self) -> ItemKind: ...
     @property
+    def noun(self) -> str: ...
+    @property
     def resend_safe(self) -> bool: ...
     @property
     def params(self) -> tuple[tuple[str, str], ...]: ...
     @property
     def endpoint(self) -> tuple[tuple[str, str], ...]: ...
+    @property
+    def once_per_job(self) -> bool: ...
 
 
 class Plan:
@@ -121,12 +125,15 @@ class Plan:
                 raise UsageError(str(exc)) from None
             if not op.resend_safe:
                 self.sent_before = self.journal.in_flight()
-        if op.kind == "line":
-            # A clientMessageId is sent at most once per job, across runs: only its
-            # first position is ever sent, whatever earlier runs did.
+        if op.kind == "line" or op.once_per_job:
+            # A clientMessageId (an 8x8 umid to cancel) is sent at most once per job,
+            # across runs: only its first position is ever sent, whatever earlier
+            # runs did.
             self.repeats = RepeatOutcomes.of(
-                find_repeats(self.input, self.lo, self.hi, self.scan.invalid, self.scan.digest)
-            )
+                find_repeats(self.input, self.lo, self.hi, self.scan.invalid, self.scan.digest,
+                             line=op.kind == "line"),
+                "clientMessageId" if op.kind == "line" else op.noun,
+            )  # fmt: skip
         self.pending = self.hi - self.lo - bad - self.done_count() - self.held_count()
         if self.repeats.repeats:
             done = self.journal.done if self.journal is not None else IndexRanges()
@@ -220,7 +227,7 @@ class Plan:
                 yield (index, lineno, cmid, Outcome.UNKNOWN.value, None, _IN_FLIGHT_ERROR)
             elif index in repeats:
                 repeat = repeats[index]
-                cmid = line_message_id(item, scope)
+                cmid = self.item_id(item)
                 if repeat.identical:
                     yield (index, lineno, cmid, PENDING_REPEAT, None, None)
                 else:

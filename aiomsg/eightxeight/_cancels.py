@@ -163,7 +163,9 @@ def stream_cancels(
         cancelled = result.cancelled_count >= 1
         return Answer(outcome=Outcome.CANCELLED if cancelled else Outcome.NOT_CANCELLED)
 
-    requests = Requests(checks=_UMIDS, send=send, one_per_item=True, reports_wire=False)
+    requests = Requests(
+        checks=_UMIDS, send=send, one_per_item=True, reports_wire=False, first_outcome=True
+    )
     return bulk_stream(umids, requests, **options)
 
 

@@ -148,3 +148,38 @@ async def test_identical_lines_share_one_id_and_are_sent_once(
     ids = [json.loads(line)["id"] for line in elsewhere.out.splitlines()]
     assert ids[0] != rows[2]["id"]
     assert ids[1] != rows[0]["id"]
+
+
+async def test_a_resumed_cancel_job_never_cancels_a_umid_twice(
+    sim: Simulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    """An 8x8 umid to cancel is sent at most once per job, across runs too: a second
+    cancel would only report "nothing to cancel" about the first one's work."""
+    umids = sim.add_sms_messages(12).umids
+    lines = [*umids, umids[0], umids[11], umids[0]]  # repeats of a first run's umid
+    source = write_lines(tmp_path / "umids.txt", lines)
+    journal, report = tmp_path / "cancel.journal", tmp_path / "report.jsonl"
+    args = ("8x8", "sms", "cancel", SUB, str(source), "--journal", str(journal),
+            "--report", str(report), "--concurrency", "1")  # fmt: skip
+    route = "sms.cancel_message"
+    sim.inject(Fault.rate_limited(3600), route=route, after=4)
+
+    run1 = await run_cli(*args, env=env)
+
+    assert run1.code != 0, run1.err
+    rows = by_index(read_report(report), 15)
+    assert rows[0]["outcome"] == "cancelled"
+    sim.clear_faults()
+
+    run2 = await run_cli(*args, env=env)
+
+    assert run2.code == 0, run2.err
+    taken = [r.path.rsplit("/", 1)[1] for r in sim.requests_for(route) if r.status == 200]
+    assert Counter(taken) == Counter(umids), "each umid cancelled once, across both runs"
+    rows = by_index(read_report(report), 15)
+    assert [r["outcome"] for r in rows] == ["cancelled"] * 15
+    assert [r["id"] for r in rows] == lines
+
+    plan = await run_cli(*args[:5], "--dry-run", env=env)
+    assert plan.code == 0, plan.err
+    assert "3 umids repeat an earlier line: not sent" in plan.out
