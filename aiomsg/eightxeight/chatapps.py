@@ -67,7 +67,6 @@ from .models import (
     MessageState,
     _AcceptedBatch,
     _SentBatch,
-    _SentMessage,
     as_line_notification,
 )
 from .routes import CHATAPPS_CANCEL_BATCH, CHATAPPS_CANCEL_MESSAGE
@@ -324,9 +323,6 @@ class ChatApps(ScheduledCancels, ReceiptEndpoints):
 
         async def send(request: Request[LineNotification]) -> Answer:
             typed = request.items
-            # The ids as one string while they are in cache: the answer is matched
-            # against it without reading each id again (see _line_answer).
-            joined = _joined(request.ids)
             batch = LineNotificationBatch(
                 messages=typed,  # type: ignore[arg-type]  # a list: see prepare
                 client_batch_id=client_batch_id,
@@ -336,7 +332,7 @@ class ChatApps(ScheduledCancels, ReceiptEndpoints):
                 SEND_LINE_BATCH, sub_account_id, encode(batch), _SentBatch, typed,
                 f"The LINE batch of {len(typed)} messages", request.on_wire, _AcceptedBatch,
             )  # fmt: skip
-            return _line_answer(result, typed, request.ids, joined)
+            return _line_answer(result, typed, request.ids)
 
         requests = Requests(checks=_LINE, send=send, admission=once)
         return bulk_stream(messages, requests, chunk_size, **options)
@@ -483,7 +479,6 @@ def _first_occurrence(
 
 _TYPED: Final = {LineNotification}
 _PLAIN: Final = {str}
-_NUL: Final = "\x00"
 # C-level readers for the passes over a request's messages and its answer.
 _message_id: Final = attrgetter("client_message_id")
 _answer_id: Final = attrgetter("client_message_id")
@@ -563,44 +558,14 @@ _LINE: Final = Checks(
 )
 
 
-def _answered_in_order(
-    answers: Sequence[_SentMessage], ids: Sequence[str], joined: str | None
-) -> bool:
-    """Every answer names the id sent at its place. With ``joined``, one comparison
-    of two strings: equal, and ``joined`` holding no NUL of its own, means the
-    answers' ids are exactly the sent ones, in order, with no id read again."""
-    if len(answers) != len(ids):
-        return False
-    if joined is None:
-        return list(map(_answer_id, answers)) == ids
-    try:
-        return _NUL.join(map(_answer_id, answers)) == joined
-    except TypeError:  # an answer without an id
-        return False
-
-
-def _joined(ids: Sequence[str]) -> str | None:
-    """The ids NUL-separated, when that can be split back into exactly them (no id
-    holds a NUL); None when not (or an id is not a plain ``str``)."""
-    try:
-        joined = _NUL.join(ids)
-    except TypeError:
-        return None
-    return joined if joined.count(_NUL) == len(ids) - 1 else None
-
-
 def _line_answer(
-    result: _SentBatch,
-    typed: Sequence[LineNotification],
-    ids: Sequence[str],
-    joined: str | None = None,
+    result: _SentBatch, typed: Sequence[LineNotification], ids: Sequence[str]
 ) -> Answer:
-    """Per-message outcomes from a 200 answer to one batch request (``joined``: the
-    sent ids as ``_joined`` gives them, if it did)."""
+    """Per-message outcomes from a 200 answer to one batch request."""
     answers, batch_id = result.messages, result.batch_id
     if answers is not None and len(answers) == len(typed):
         # The common case: every message answered, in the order sent.
-        if type(result) is _AcceptedBatch and _answered_in_order(answers, ids, joined):
+        if type(result) is _AcceptedBatch and list(map(_answer_id, answers)) == ids:
             pids = list(map(_answer_umid, answers))
             return Answer(outcome=Outcome.ACCEPTED, provider_ids=pids, batch_id=batch_id)
     if answers is not None:

@@ -10,8 +10,6 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import aiomsg
 from tests.examples import (
@@ -518,23 +516,3 @@ async def test_line_send_with_an_undecodable_answer(
     assert isinstance(cause, aiomsg.APIResponseError)
     assert cause.status_code == 200
     assert "batchId" in str(cause)
-
-
-_ID_TEXT = st.text(alphabet=st.sampled_from(["a", "b", "\x00", "é"]), max_size=4)
-
-
-@given(sent=st.lists(_ID_TEXT, max_size=5), answered=st.lists(st.none() | _ID_TEXT, max_size=5))
-@settings(max_examples=500, deadline=None)
-def test_an_answer_matches_in_order_only_when_every_id_is_the_one_sent(
-    sent: list[str], answered: list[str | None]
-) -> None:
-    """The one-string comparison of a batch's answer to its ids cannot be fooled by
-    ids that join alike ("ab","c" and "a","bc"), nor by NULs inside ids."""
-    from aiomsg.eightxeight.chatapps import _answered_in_order, _joined
-    from aiomsg.eightxeight.models import _SentMessage
-
-    answers = [_SentMessage(umid="u", client_message_id=a) for a in answered]
-    assert _answered_in_order(answers, sent, _joined(sent)) == (answered == sent)
-    if answered and all(a is not None for a in answered):
-        same = [_SentMessage(umid="u", client_message_id=a) for a in answered]
-        assert _answered_in_order(same, answered, _joined(answered))  # type: ignore[arg-type]
