@@ -50,10 +50,13 @@ class Admitted(Generic[K]):
 class Admission(Protocol[K]):
     """A job-wide rule on what may be sent (LINE: a clientMessageId at most once)."""
 
-    def all_new(self, ids: list[str], start: int) -> bool:
-        """The fast way in, for a chunk whose items are all valid as they are (``ids``:
-        plain ``str``, one per item): True when the rule lets every item go (they
-        are then taken as sent); False decides nothing, and ``admit`` follows."""
+    def all_new(
+        self, ids: Sequence[str], start: int, positions: Sequence[int] | None = None
+    ) -> bool:
+        """The fast way in, for items valid as they are (``ids``: plain ``str``, one
+        per item, at chunk ``positions``, else the whole chunk): True when the rule
+        lets every item go (they are then taken as sent); False decides nothing, and
+        ``admit`` follows."""
         ...
 
     def admit(self, prepared: Prepared[K], start: int, size: int) -> Admitted[K]: ...

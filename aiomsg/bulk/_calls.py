@@ -341,7 +341,7 @@ async def _one_per_item(chunk: Chunk[T], requests: Requests[T, K]) -> None:
             chunk.copy(i, first)
             continue
         done[key_id] = i
-        if admission is not None:
+        if admission is not None and not admission.all_new((key_id,), start, (i,)):
             later = admission.admit(Prepared([key], [i], ids), start, len(chunk)).later
             if later:  # an earlier take carried it: its outcome, never sent again
                 await _take_outcome(chunk, later, admission)

@@ -11,6 +11,7 @@ The ids are kept by ``SentIds`` (``_sent``), as for LINE.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ._admission import Admitted, Known, Prepared
@@ -28,8 +29,10 @@ class FirstOutcome:
         self.sent = SentIds(source, chunk_size)
         self.field = field
 
-    def all_new(self, ids: list[str], start: int) -> bool:
-        return self.sent.all_new(ids, start)
+    def all_new(
+        self, ids: Sequence[str], start: int, positions: Sequence[int] | None = None
+    ) -> bool:
+        return self.sent.all_new(ids, start, positions)
 
     def finished(self, result: ChunkResult) -> None:
         self.sent.finished(result)

@@ -181,11 +181,15 @@ class SentIds:
             return self._admit_small(small, cmids, list(values))
         return self._admit_table(cmids, list(values))
 
-    def all_new(self, cmids: list[str], start: int) -> bool:
-        """True when a list's request (plain ``str`` ids, every chunk position) repeats
-        no id, within it or from earlier requests: its ids are then kept as sent.
-        False decides nothing: ``admit`` follows."""
-        return self._seen is not None and self._all_new(cmids, range(len(cmids)), start)
+    def all_new(
+        self, cmids: Sequence[str], start: int, positions: Sequence[int] | None = None
+    ) -> bool:
+        """True when a list's request (plain ``str`` ids at chunk ``positions``, else
+        every chunk position) repeats no id, within it or from earlier requests: its
+        ids are then kept as sent. False decides nothing: ``admit`` follows."""
+        if self._seen is None:
+            return False
+        return self._all_new(cmids, range(len(cmids)) if positions is None else positions, start)
 
     def _all_new(self, cmids: Sequence[str], positions: Sequence[int], start: int) -> bool:
         # One C-level set update per request, while each id is in cache from

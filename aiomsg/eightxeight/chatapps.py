@@ -393,8 +393,10 @@ class _OncePerJob:
             ),
         )
 
-    def all_new(self, ids: list[str], start: int) -> bool:
-        return self.sent.all_new(ids, start)
+    def all_new(
+        self, ids: Sequence[str], start: int, positions: Sequence[int] | None = None
+    ) -> bool:
+        return self.sent.all_new(ids, start, positions)
 
     def admit(
         self, prepared: Prepared[LineNotification], start: int, size: int
