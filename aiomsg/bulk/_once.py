@@ -18,16 +18,18 @@ from ._admission import Admitted, Known, Prepared
 from ._results import BulkInterruptedError, ChunkResult, Outcome
 from ._sent import SentIds, id_fingerprints, pack, unpack
 
-__all__ = ["FirstOutcome"]
+__all__ = ["FirstOutcome", "OncePerJob"]
 
 
-class FirstOutcome:
-    """A repeated id takes its first's outcome (``source``: the input, when a list;
-    ``chunk_size``: the job's, which requests start at multiples of)."""
+class OncePerJob:
+    """What every job-wide "an id at most once" rule shares: its ids (``sent``), the
+    fast way in, and the outcome a repeat takes. ``field`` names the input and
+    ``what`` an item in the error of a repeat left ``unknown``."""
 
-    def __init__(self, source: list[Any] | None, chunk_size: int, field: str) -> None:
-        self.sent = SentIds(source, chunk_size)
+    def __init__(self, sent: SentIds, field: str, what: str) -> None:
+        self.sent = sent
         self.field = field
+        self.what = what
 
     def all_new(
         self, ids: Sequence[str], start: int, positions: Sequence[int] | None = None
@@ -48,10 +50,18 @@ class FirstOutcome:
             Outcome.UNKNOWN,
             None,
             BulkInterruptedError(
-                f"the job stopped before the outcome of this id's first occurrence "
+                f"the job stopped before the outcome of this {self.what}'s first occurrence "
                 f"({self.field}[{position}]) was known; it was not sent again"
             ),
         )
+
+
+class FirstOutcome(OncePerJob):
+    """A repeated id takes its first's outcome (``source``: the input, when a list;
+    ``chunk_size``: the job's, which requests start at multiples of)."""
+
+    def __init__(self, source: list[Any] | None, chunk_size: int, field: str) -> None:
+        super().__init__(SentIds(source, chunk_size), field, "id")
 
     def admit(self, prepared: Prepared[str], start: int, size: int) -> Admitted[str]:
         """Keep the ids this job has not sent; ``later`` the others, with the input

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from operator import attrgetter
 from typing import TYPE_CHECKING, Final, TypeVar
@@ -31,10 +31,8 @@ from .._validation import (
     require_str,
 )
 from ..bulk import (
-    BulkInterruptedError,
     BulkOptions,
     BulkReport,
-    ChunkResult,
     Outcome,
     OutcomeStream,
 )
@@ -43,7 +41,6 @@ from ..bulk._calls import (
     Answer,
     Checks,
     ItemsInput,
-    Known,
     Prepared,
     Ready,
     Request,
@@ -53,6 +50,7 @@ from ..bulk._calls import (
     collect,
     prepare,
 )
+from ..bulk._once import OncePerJob
 from ..bulk._sent import SentIds, pack, unpack
 from ._cancels import ScheduledCancels
 from ._sent_ids import fingerprint
@@ -366,37 +364,13 @@ class ChatApps(ScheduledCancels, ReceiptEndpoints):
         )
 
 
-class _OncePerJob:
+class _OncePerJob(OncePerJob):
     """LINE's job-wide rule: a clientMessageId is sent at most once per job. A later
     identical message takes the first's outcome; a different message reusing an id
     fails (``SentIds`` keeps the ids)."""
 
     def __init__(self, sent: SentIds) -> None:
-        self.sent = sent
-
-    def finished(self, result: ChunkResult) -> None:
-        self.sent.finished(result)
-
-    def outcome(self, position: int) -> Awaitable[Known]:
-        return self.sent.outcome(position)
-
-    def settled(self, position: int) -> Known:
-        known = self.sent.outcome_now(position)
-        if known is not None:
-            return known
-        return (
-            Outcome.UNKNOWN,
-            None,
-            BulkInterruptedError(
-                "the job stopped before the outcome of this message's first occurrence "
-                f"(messages[{position}]) was known; it was not sent again"
-            ),
-        )
-
-    def all_new(
-        self, ids: Sequence[str], start: int, positions: Sequence[int] | None = None
-    ) -> bool:
-        return self.sent.all_new(ids, start, positions)
+        super().__init__(sent, "messages", "message")
 
     def admit(
         self, prepared: Prepared[LineNotification], start: int, size: int
