@@ -32,7 +32,7 @@ from .exits import (
     EXIT_USAGE,
     UsageError,
 )
-from .parser import build_parser, misplaced_option
+from .parser import build_parser, command_parser, misplaced_option
 
 __all__ = ["main"]
 
@@ -47,7 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     misplaced = misplaced_option(parser, sys.argv[1:] if argv is None else argv)
     if misplaced is not None:
         parser.exit(EXIT_USAGE, f"aiomsg: {misplaced}\n")
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # with the usage of the command it was given to
+        words = sys.argv[1:] if argv is None else argv
+        command_parser(parser, words).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.handler(args))
     except UsageError as exc:

@@ -15,7 +15,7 @@ from aiomsg import __version__
 from . import eightxeight, merge, revicom, simulator
 from .exits import EXIT_CODES
 
-__all__ = ["build_parser", "misplaced_option"]
+__all__ = ["build_parser", "command_parser", "misplaced_option"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +54,19 @@ def _commands(
         return
     for name, child in sub.items():
         yield from _commands(child, (*path, name))
+
+
+def command_parser(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser of the deepest command ``argv`` names (``parser`` when none), so that
+    an error about its arguments shows that command's usage, not the top level's."""
+    node = parser
+    for token in argv:
+        sub = _subcommands(node)
+        if sub is None:
+            break
+        if token in sub:
+            node = sub[token]
+    return node
 
 
 def misplaced_option(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str | None:

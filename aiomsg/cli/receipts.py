@@ -19,6 +19,7 @@ import re
 from typing import TYPE_CHECKING, Final
 
 from .common import add_command, port
+from .webhooks import ENV_AUTHORIZATION
 
 if TYPE_CHECKING:
     from .common import Commands
@@ -47,9 +48,9 @@ def add_commands(eight: Commands, line: Commands) -> None:
     serve.add_argument(
         "--authorization-env",
         metavar="VAR",
-        default="AIOMSG_RECEIPTS_AUTHORIZATION",
+        default=ENV_AUTHORIZATION,
         help="environment variable holding the webhook's httpAuthorization value "
-        "(default: AIOMSG_RECEIPTS_AUTHORIZATION)",
+        f"(default: {ENV_AUTHORIZATION})",
     )
     serve.add_argument("--quiet", action="store_true", help="no progress line on standard error")
     serve.set_defaults(handler=serve_receipts)

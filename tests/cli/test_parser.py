@@ -88,3 +88,35 @@ def test_a_misplaced_option_says_where_it_goes(
     err = capsys.readouterr().err
     assert said in err
     assert "unrecognized arguments" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "usage"),
+    [
+        (["revicom", "stop", "--bogus"], "usage: aiomsg revicom stop "),
+        (["8x8", "sms", "cancel", SUB, "--bogus=1"], "usage: aiomsg 8x8 sms cancel "),
+        (["report", "merge", "out.jsonl", "a.jsonl", "--nope"], "usage: aiomsg report merge "),
+    ],
+)
+def test_an_unknown_option_shows_the_usage_of_its_command(
+    args: list[str], usage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not the top level's usage: the command that was given the option."""
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(usage)
+    assert f"{usage[7:].strip()}: error: unrecognized arguments: {args[-1]}" in err
+
+
+def test_the_receipts_commands_read_the_library_s_authorization_variable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import aiomsg.receipts
+    from aiomsg.cli.webhooks import ENV_AUTHORIZATION
+
+    assert ENV_AUTHORIZATION == aiomsg.receipts.AUTHORIZATION_ENV
+    with pytest.raises(SystemExit):
+        main(["8x8", "receipts", "serve", "--help"])
+    assert f"default: {ENV_AUTHORIZATION}" in " ".join(capsys.readouterr().out.split())
