@@ -208,3 +208,24 @@ def test_every_repeat_takes_its_first_outcome(
     for i, umid in enumerate(items):
         first = first_at.setdefault(umid, i)
         assert same(outcomes[i], outcomes[first])
+
+
+class _Sneaky(str):
+    """A str subclass whose own hash and equality would hide a repeat."""
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+
+@pytest.mark.parametrize("form", ["list", "iterable"])
+async def test_a_str_subclass_umid_is_compared_by_its_plain_value(form: str) -> None:
+    ids = uuids(20)
+    items: list[Any] = [*ids, _Sneaky(ids[3]), _Sneaky(ids[3])]
+    async with bulk_server(second_time_nothing()) as server, eightbyeight(server) as client:
+        outcomes = await cancel(client, "sms", items, form)
+    assert cancelled(server) == Counter(ids)
+    assert same(outcomes[20], outcomes[3])
+    assert same(outcomes[21], outcomes[3])
