@@ -1,12 +1,15 @@
-"""The job-wide rule for items that are their ids (Revicom uuids, 8x8 umids).
+"""Job-wide rules that send an id at most once (``OncePerJob``), and the one for
+items that are their ids (``FirstOutcome``: 8x8 umids to cancel).
 
-Stopping and cancelling are idempotent, so sending a uuid twice does no harm at the
-provider; but its second answer is about the first ("already stopped", "nothing to
-cancel"), and a report must not say two things about one message. So an id is
-carried by the first request that has it; a repeat in a later request is never
-sent and takes its first's outcome, code and error, waiting for them while that
-request is out. Ids are compared as written (a uuid in capitals is another id).
-The ids are kept by ``SentIds`` (``_sent``), as for LINE.
+Cancelling is idempotent, so cancelling a umid twice does no harm at 8x8; but the
+second answer is about the first ("nothing to cancel"), and a report must not say
+two things about one message. So an id is carried by the first request that has
+it; a repeat in a later request is never sent and takes its first's outcome, code
+and error, waiting for them while that request is out. Ids are compared as written
+(a umid in capitals is another id). The ids are kept by ``SentIds`` (``_sent``), as
+for LINE. (Revicom stops do not take this rule: a second stop is answered about the
+message as it then is, and holding every uuid of a million-uuid job would cost more
+than the rest of its client work; see docs/bulk.md.)
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The ids a bulk job has sent, so that each goes out at most once per job.
 
 LINE: a notification that reaches a person twice cannot be undone, and 8x8 does not
-de-duplicate on ``clientMessageId``. Revicom stops and 8x8 cancels are idempotent,
-but a repeat must still get its first's outcome, not an answer of its own ("already
-stopped"). So a job checks every id it sends against the ids it sent before. How
+de-duplicate on ``clientMessageId``. 8x8 cancels are idempotent, but a repeat must
+still get its first's outcome, not an answer of its own ("nothing to cancel"). So a
+job checks every id it sends against the ids it sent before. How
 depends on the input, so the common case costs C-level work only:
 
 - **A list**: each request's ids go into one ``set`` as the request is built (one
@@ -66,7 +66,6 @@ SMALL_LIMIT = 1 << 16
 
 Columns = tuple[Sequence[Outcome], Sequence[int | None], Sequence[BaseException | None]]
 Hit = tuple[int, int, list[int]]
-Known = tuple[Outcome, int | None, BaseException | None]
 
 #: The fingerprint's hash, bound apart from the id key's (tests replace that one).
 _fingerprint_hash: Final = hash
