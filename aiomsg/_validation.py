@@ -172,6 +172,13 @@ def check_one_of(value: object, allowed: frozenset[str], field: str) -> None:
         raise ValidationError(field, f"got {describe(value)}", f"one of {listed}")
 
 
+def check_flag(field: str, value: object) -> bool:
+    """A switch: True or False, not a truthy stand-in (1, "yes", None)."""
+    if type(value) is not bool:
+        raise ValidationError(field, f"got {describe(value)}", "True or False")
+    return value
+
+
 def check_count(field: str, count: object, low: int, high: int) -> None:
     """A count or size: a whole number (not a bool, float or string) in a range."""
     if type(count) is not int:

@@ -73,7 +73,9 @@ class Request(Generic[K]):
 
 class Ready(NamedTuple):
     """A fast check's verdict: every item is valid as it is; their ids, whether those
-    are known to be distinct, and a hint for the request (a prebuilt body, say)."""
+    are known to be distinct, and a hint for the request (a prebuilt body, say).
+    With a job-wide rule (``Admission``) the ids must be plain ``str``: a subclass
+    could hash and compare as something else than the value sent."""
 
     ids: list[str]
     distinct: bool

@@ -7,9 +7,9 @@ two things about one message. So an id is carried by the first request that has
 it; a repeat in a later request is never sent and takes its first's outcome, code
 and error, waiting for them while that request is out. Ids are compared as written
 (a umid in capitals is another id). The ids are kept by ``SentIds`` (``_sent``), as
-for LINE. (Revicom stops do not take this rule: a second stop is answered about the
-message as it then is, and holding every uuid of a million-uuid job would cost more
-than the rest of its client work; see docs/bulk.md.)
+for LINE. (Revicom stops take it only when asked, ``once_per_job=True``: a second stop is
+answered about the message as it then is, and holding every uuid of a million-uuid
+job costs more than the rest of its client work; see docs/bulk.md.)
 """
 
 from __future__ import annotations

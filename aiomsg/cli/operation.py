@@ -45,7 +45,8 @@ class Operation(Generic[C, I]):
     (resolved base URL, region) are part of the job's identity in a journal, so
     that a journal is never resumed with other arguments or against another
     endpoint. ``once_per_job``: an id is sent at most once per job, across runs; a
-    repeat gets its first's outcome (LINE, 8x8 cancels; not Revicom stops).
+    repeat gets its first's outcome (LINE, 8x8 cancels; Revicom stops with
+    ``--once-per-job``).
     """
 
     name: str

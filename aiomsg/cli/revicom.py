@@ -41,6 +41,12 @@ def add_commands(top: Commands) -> None:
     )
     stop = add_command(revicom, "stop", "stop messages by uuid (one per line)")
     add_bulk_arguments(stop)
+    stop.add_argument(
+        "--once-per-job",
+        action="store_true",
+        help="send a uuid repeated in the input once; its repeats get its outcome "
+        "(default: a repeat in a later request is stopped again)",
+    )
     add_connection_arguments(stop, "revicom", ENV_URL)
     stop.set_defaults(handler=stop_messages)
 
@@ -77,10 +83,14 @@ def stop_messages(args: argparse.Namespace) -> int:
         resend_safe=True,
         method="POST",
         url=lambda first_id: base + routes.STOP.path(),
-        params=(),
+        # Part of the job's identity: a journal resumes only under the same rule.
+        params=(("once_per_job", "yes"),) if args.once_per_job else (),
         endpoint=(("base_url", base),),
         open_client=lambda dry_run: open_client(args, dry_run),
         convert=id_item,
         open_stream=open_stream,
+        # Repeats are found in the input before the job (every run of it), so the
+        # library's rule, which holds the job's uuids, is not needed.
+        once_per_job=args.once_per_job,
     )
     return run_job(operation, args)

@@ -25,6 +25,7 @@ from .._retry import may_have_been_taken
 from .._validation import (
     check_account_id,
     check_count,
+    check_flag,
     check_segment,
     check_sub_account_id,
     check_text,
@@ -310,11 +311,7 @@ class ChatApps(ScheduledCancels, ReceiptEndpoints):
                 "client_batch_id", require_str("client_batch_id", client_batch_id),
                 MAX_CLIENT_BATCH_ID,
             )  # fmt: skip
-        if type(include_messages_in_response) is not bool:
-            raise ValidationError(
-                "include_messages_in_response", f"is {include_messages_in_response!r}",
-                "True or False",
-            )  # fmt: skip
+        check_flag("include_messages_in_response", include_messages_in_response)
 
         # One per job: a clientMessageId is sent at most once across its requests.
         once = _OncePerJob(SentIds(messages if type(messages) is list else None, chunk_size))

@@ -23,6 +23,7 @@ from .._validation import (
     check_channel_user_id,
     check_count,
     check_country,
+    check_flag,
     check_msisdn,
     check_one_of,
     check_text,
@@ -252,10 +253,8 @@ class LineNotificationBatch(_Request, frozen=True):
         check_count("messages", len(self.messages), 1, MAX_LINE_BATCH)
         _text("", "clientBatchId", self.client_batch_id, MAX_CLIENT_BATCH_ID)
         flag = self.include_messages_in_response
-        if flag is not UNSET and type(flag) is not bool:
-            raise ValidationError(
-                "includeMessagesInResponse", f"got {describe(flag)}", "True or False"
-            )
+        if flag is not UNSET:
+            check_flag("includeMessagesInResponse", flag)
 
 
 # ---------------------------------------------------------------------------- results

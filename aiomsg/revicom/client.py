@@ -17,7 +17,7 @@ from .._errors import APIResponseError, MissingFromAnswerError, ValidationError
 from .._limits import DEFAULT_REVICOM_RATE_LIMIT, RateLimit
 from .._retry import RetryBudget, RetryPolicy
 from .._transport import DEFAULT_CONNECTOR_LIMIT, DEFAULT_MAX_RESPONSE_SIZE, Timeout
-from .._validation import check_count, check_uuid, join_uuids
+from .._validation import check_count, check_flag, check_uuid, join_uuids
 from ..bulk import BulkOptions, BulkReport, Outcome, OutcomeStream
 from ..bulk._calls import (
     Answer,
@@ -183,7 +183,7 @@ class Revicom(BaseClient):
 
     async def stop(
         self, uuids: ItemsInput[str], *, chunk_size: int = MAX_STOP_BATCH,
-        **options: Unpack[BulkOptions],
+        once_per_job: bool = False, **options: Unpack[BulkOptions],
     ) -> BulkReport:  # fmt: skip
         """Stop any number of messages; every input uuid gets one outcome.
 
@@ -194,9 +194,17 @@ class Revicom(BaseClient):
         code kept. Invalid uuids are ``failed`` and never sent. Options: see
         ``aiomsg.bulk.BulkOptions``; ``stream_stop`` gives outcomes as they arrive.
 
+        A uuid repeated in a later request is stopped again (harmless: stopping is
+        idempotent) and gets Revicom's answer about the message as it then is. With
+        ``once_per_job=True`` it is sent once per job and every repeat gets its first
+        occurrence's outcome, at the cost of keeping the job's uuids (see
+        docs/bulk.md, "Repeated uuids and umids").
+
         Args:
             uuids: Message uuids: a list, any iterable or an async iterable.
             chunk_size: Uuids per request, 1 to 10,000.
+            once_per_job: Send each uuid at most once in the job; a repeat takes its
+                first occurrence's outcome, code and error.
             **options: Any of ``aiomsg.BulkOptions`` (``concurrency``, ``deadline``...).
 
         Returns:
@@ -209,20 +217,24 @@ class Revicom(BaseClient):
             BulkInputError: Reading ``uuids`` raised; ``.report`` holds what was
                 done before.
         """
-        return await collect(self.stream_stop(uuids, chunk_size=chunk_size, **options))
+        return await collect(
+            self.stream_stop(uuids, chunk_size=chunk_size, once_per_job=once_per_job, **options)
+        )
 
     def stream_stop(
         self, uuids: ItemsInput[str], *, chunk_size: int = MAX_STOP_BATCH,
-        **options: Unpack[BulkOptions],
+        once_per_job: bool = False, **options: Unpack[BulkOptions],
     ) -> AbstractAsyncContextManager[OutcomeStream]:  # fmt: skip
         """As ``stop``, but an ``async with`` block yielding outcomes as requests finish.
 
         ``async with revicom.stream_stop(uuids) as outcomes: async for o in outcomes``.
-        Memory stays bounded whatever the input size; leaving the block cancels
-        the job.
+        Memory stays bounded whatever the input size (unless ``once_per_job``);
+        leaving the block cancels the job.
 
         Args:
-            uuids: As for ``stop``, and so are ``chunk_size`` and ``**options``.
+            uuids: As for ``stop``, and so are ``chunk_size``, ``once_per_job`` and
+                ``**options``. With ``once_per_job``, memory grows with the uuids
+                kept: about 27 bytes each past the first 65,536.
 
         Returns:
             An async context manager giving an ``OutcomeStream``: outcomes in the
@@ -230,7 +242,9 @@ class Revicom(BaseClient):
             keeps the totals.
         """
         check_count("chunk_size", chunk_size, 1, MAX_STOP_BATCH)
-        requests = Requests(checks=_UUIDS, send=self._stop_request)
+        once = check_flag("once_per_job", once_per_job)
+        checks = _UUIDS_ONCE if once else _UUIDS
+        requests = Requests(checks=checks, send=self._stop_request, first_outcome=once)
         return bulk_stream(uuids, requests, chunk_size, **options)
 
     async def _stop_request(self, request: Request[str]) -> Answer:
@@ -310,4 +324,12 @@ def _uuid_fast(items: list[str]) -> Ready | None:
     return None if body is None else Ready(items, distinct=False, hint=body)
 
 
+def _plain_uuid_fast(items: list[str]) -> Ready | None:
+    # The job-wide rule compares plain values: a str subclass takes the careful
+    # path, which sends (and compares) its plain value.
+    return _uuid_fast(items) if set(map(type, items)) == _PLAIN else None
+
+
+_PLAIN: Final = {str}
 _UUIDS: Final = uuid_checks("uuids", _uuid_fast)
+_UUIDS_ONCE: Final = uuid_checks("uuids", _plain_uuid_fast)

@@ -183,3 +183,41 @@ async def test_a_resumed_cancel_job_never_cancels_a_umid_twice(
     plan = await run_cli(*args[:5], "--dry-run", env=env)
     assert plan.code == 0, plan.err
     assert "3 umids repeat an earlier line: not sent" in plan.out
+
+
+async def test_revicom_once_per_job_stops_a_repeated_uuid_once_across_runs(
+    sim: Simulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    """``revicom stop --once-per-job``: a uuid repeated in a later request (and in a
+    later run) is not stopped again; each repeat gets its first's outcome."""
+    uuids = sim.add_revicom_messages(10_002)
+    lines = [*uuids, uuids[0], uuids[10_001]]  # past the first request of 10,000
+    source = write_lines(tmp_path / "uuids.txt", lines)
+    journal, report = tmp_path / "stop.journal", tmp_path / "report.jsonl"
+    args = ("revicom", "stop", str(source), "--journal", str(journal), "--report",
+            str(report), "--concurrency", "1", "--once-per-job")  # fmt: skip
+    route = "revicom.stop"
+    sim.inject(Fault.rate_limited(3600), route=route, after=1)
+
+    run1 = await run_cli(*args, env=env)
+
+    assert run1.code != 0, run1.err
+    sim.clear_faults()
+    run2 = await run_cli(*args, env=env)
+
+    assert run2.code == 0, run2.err
+    stopped = [
+        u for r in sim.requests_for(route) if r.status == 200 for u in (r.body or {})["uuids"]
+    ]
+    assert Counter(stopped) == Counter(uuids), "each uuid stopped once, across both runs"
+    rows = by_index(read_report(report), len(lines))
+    assert [r["id"] for r in rows] == lines
+    assert [r["outcome"] for r in rows] == ["stopped"] * len(lines)
+
+    plan = await run_cli(*args[:2], str(source), "--once-per-job", "--dry-run", env=env)
+    assert plan.code == 0, plan.err
+    assert "2 uuids repeat an earlier line: not sent" in plan.out
+
+    # The rule is part of the job: the journal does not resume without it.
+    other = await run_cli(*args[:-1], env=env)
+    assert other.code == 2, other.err
