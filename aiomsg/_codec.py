@@ -68,12 +68,16 @@ def decode(
     if first is not None:
         try:
             return decoder_for(first).decode(body)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             pass  # ``tp`` decides, and words the error if it fails too
     try:
         return decoder_for(tp).decode(body)
-    except msgspec.DecodeError as exc:
-        what = "empty body" if not body else str(exc)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        what = (
+            "empty body" if not body
+            else "JSON nested too deeply" if isinstance(exc, RecursionError)
+            else str(exc)
+        )  # fmt: skip
         raise APIResponseError(
             f"Could not decode the {tp.__name__} answer: {what}",
             method=method,

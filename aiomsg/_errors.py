@@ -690,7 +690,7 @@ def error_from_response(
     if body:
         try:
             parsed = _JSON_ANY.decode(body)
-        except (msgspec.DecodeError, UnicodeDecodeError):
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
             parsed = None
     code: int | None = None
     message = error_id = timestamp = None

@@ -266,7 +266,7 @@ def _id_problem(item: bytes) -> str | None:
 def _message_problem(item: bytes) -> str | None:
     try:
         obj = decode_json(item)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:
         return redact(f"not valid JSON ({exc})")
     if not isinstance(obj, dict):
         return (

@@ -273,7 +273,7 @@ class Journal:
     def _check_header(self, line: bytes, identity: JobIdentity | JournalHeader) -> None:
         try:
             header = _decode_header(line)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             raise JournalError(
                 f"{self.path!r} is not an aiomsg journal; give --journal a new path"
             ) from None
@@ -305,7 +305,7 @@ class Journal:
     def _load_record(self, line: bytes, lineno: int, offset: int, items: int) -> None:
         try:
             record = _decode_record(line)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, RecursionError) as exc:
             raise self._damaged(lineno, str(exc)) from None
         if record.sent is not None:
             for start, stop in record.sent:
@@ -457,7 +457,7 @@ def read_header(path: str) -> JournalHeader:
         raise JournalError(f"cannot read the journal {path!r}: {exc.strerror}") from None
     try:
         header = _decode_header(first)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         header = None
     if header is None or header.journal != FORMAT or not first.endswith(b"\n"):
         raise JournalError(f"{path!r} is not an aiomsg journal (or holds no header yet)")

@@ -81,7 +81,7 @@ def line_message_id(item: bytes, scope: str) -> str | None:
     not a valid message, its clientMessageId if it has one."""
     try:
         cmid = _decode_message_id(item).client_message_id
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     if isinstance(cmid, str):
         return cmid
@@ -89,7 +89,7 @@ def line_message_id(item: bytes, scope: str) -> str | None:
         return None
     try:
         return derived_message_id(as_line_notification(decode_json(item), "message"), scope)
-    except (ValidationError, msgspec.DecodeError):
+    except (ValidationError, msgspec.DecodeError, RecursionError):
         return None
 
 

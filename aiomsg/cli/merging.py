@@ -92,7 +92,7 @@ def _read(path: str) -> Iterator[Row]:
                     continue
                 try:
                     r = _decode_record(line)
-                except msgspec.DecodeError as exc:
+                except (msgspec.DecodeError, RecursionError) as exc:
                     raise MergeError(
                         f"{path!r} line {lineno} is not a report record: {exc}", EXIT_USAGE
                     ) from None

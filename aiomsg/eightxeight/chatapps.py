@@ -16,6 +16,7 @@ from .._core import Requester, Route
 from .._errors import (
     AiomsgError,
     APIError,
+    APIResponseError,
     MissingFromAnswerError,
     OutcomeUnknownError,
     ValidationError,
@@ -66,6 +67,7 @@ from .models import (
     MessageState,
     _AcceptedBatch,
     _SentBatch,
+    _SentMessage,
     as_line_notification,
 )
 from .routes import CHATAPPS_CANCEL_BATCH, CHATAPPS_CANCEL_MESSAGE
@@ -151,7 +153,7 @@ class ChatApps(ScheduledCancels, ReceiptEndpoints):
         Example:
             ``batch = await client.chatapps.send_line_notification_batch("my-sub", messages)``
         """
-        check_sub_account_id(sub_account_id)
+        sub_account_id = check_sub_account_id(sub_account_id)
         check_items(messages, "messages")
         items = list(messages)
         check_count("messages", len(items), 1, MAX_LINE_BATCH)
@@ -173,10 +175,21 @@ class ChatApps(ScheduledCancels, ReceiptEndpoints):
         on_wire: Callable[[bool], None] | None = None,
     ) -> LineNotificationBatchResult:
         """Send an already validated batch whose messages all have a clientMessageId."""
-        return await self._send_once(
+        what = f"The LINE batch of {len(batch.messages)} messages"
+        result = await self._send_once(
             SEND_LINE_BATCH, sub_account_id, encode(batch), LineNotificationBatchResult,
-            batch.messages, f"The LINE batch of {len(batch.messages)} messages", on_wire,
+            batch.messages, what, on_wire,
         )  # fmt: skip
+        problem = _impossible_batch_answer(result, batch.messages)
+        if problem is not None:
+            raise OutcomeUnknownError(
+                f"{what} was answered, but the answer cannot be right ({problem}); "
+                "it was not re-sent. Reconcile by clientMessageId",
+                client_message_ids=[str(m.client_message_id) for m in batch.messages],
+                method=SEND_LINE_BATCH.method,
+                url=self._requester.host.shown(SEND_LINE_BATCH.path(sub_account_id=sub_account_id)),
+            )
+        return result
 
     async def _send_once(
         self,
@@ -227,7 +240,7 @@ class ChatApps(ScheduledCancels, ReceiptEndpoints):
             APIStatusError: 8x8 refused the request (a subclass per status).
             APIConnectionError: The connection was refused on every attempt.
         """
-        check_sub_account_id(sub_account_id)
+        sub_account_id = check_sub_account_id(sub_account_id)
         (msg,) = with_client_message_ids([as_line_notification(message, "message")])
         return await self._send_once(
             SEND_LINE, sub_account_id, encode(msg), LineMessageResult,
@@ -304,7 +317,7 @@ class ChatApps(ScheduledCancels, ReceiptEndpoints):
             order requests finish, each with its input ``index``; its ``report``
             keeps the totals. Leaving the block cancels the job.
         """
-        check_sub_account_id(sub_account_id)
+        sub_account_id = check_sub_account_id(sub_account_id)
         check_count("chunk_size", chunk_size, 1, MAX_LINE_BATCH)
         if client_batch_id is not UNSET:
             check_text(
@@ -352,9 +365,9 @@ class ChatApps(ScheduledCancels, ReceiptEndpoints):
             APIStatusError: Another refusal (a subclass per status).
             APIConnectionError: No answer after the retries.
         """
-        check_account_id(account_id)
-        check_segment(channel_id, "channel_id")
-        check_segment(flow_id, "flow_id")
+        account_id = check_account_id(account_id)
+        channel_id = check_segment(channel_id, "channel_id")
+        flow_id = check_segment(flow_id, "flow_id")
         path = DELETE_FLOW.path(account_id=account_id, channel_id=channel_id, flow_id=flow_id)
         await self._requester.call(
             DELETE_FLOW, path, None, scope=("flows", account_id), limit=self._flows_rate_limit
@@ -502,7 +515,8 @@ def item_id(item: object) -> str | None:
         value = item.get("clientMessageId")
     else:
         value = getattr(item, "client_message_id", None)
-    return value if isinstance(value, str) else None
+    # A str subclass is reported under the plain value sent, whatever its __str__.
+    return str.__str__(value) if isinstance(value, str) else None
 
 
 def _reused_id_error(index: int, first: int) -> ValidationError:
@@ -542,13 +556,26 @@ def _line_answer(
             pids = list(map(_answer_umid, answers))
             return Answer(outcome=Outcome.ACCEPTED, provider_ids=pids, batch_id=batch_id)
     if answers is not None:
-        by_id = {m.client_message_id: m for m in answers if m.client_message_id}
+        by_id: dict[str, _SentMessage] = {}
+        contradicted: set[str] = set()
+        for m in answers:
+            cmid = m.client_message_id
+            if cmid:
+                seen = by_id.setdefault(cmid, m)
+                if seen != m:  # one id, two different answers: which is true is unknown
+                    contradicted.add(cmid)
         outcomes: list[Outcome] = []
         codes: list[int | None] = []
         errors: list[BaseException | None] = []
         provider_ids: list[str | None] = []
         for msg in typed:
             answer = by_id.pop(str(msg.client_message_id), None)
+            if answer is not None and answer.client_message_id in contradicted:
+                outcomes.append(Outcome.UNKNOWN)
+                codes.append(None)
+                errors.append(_contradiction(answer.client_message_id))
+                provider_ids.append(None)
+                continue
             if answer is None:
                 outcomes.append(Outcome.UNKNOWN)
                 codes.append(None)
@@ -585,3 +612,26 @@ def _line_answer(
 
 
 _MISSING_FROM_ANSWER: Final = MissingFromAnswerError("8x8's answer did not mention this message")
+
+
+def _contradiction(cmid: str | None) -> APIResponseError:
+    return APIResponseError(
+        f"8x8's answer lists clientMessageId {cmid!r} more than once, with different "
+        "umids or states; whether it was accepted is unknown (reconcile by the id)",
+        method=SEND_LINE_BATCH.method, status_code=200,
+    )  # fmt: skip
+
+
+def _impossible_batch_answer(
+    result: LineNotificationBatchResult, sent: Sequence[LineNotification]
+) -> str | None:
+    """What makes a 200 answer to a batch impossible, or None: counts beyond what was
+    sent, a message listed twice with different answers (twice alike is taken)."""
+    n = len(sent)
+    if result.accepted_count + result.rejected_count > n:
+        return f"{result.accepted_count} accepted and {result.rejected_count} rejected of {n} sent"
+    first: dict[str, LineMessageResult] = {}
+    for m in result.messages or ():
+        if m.client_message_id and first.setdefault(m.client_message_id, m) != m:
+            return f"clientMessageId {m.client_message_id!r} listed twice, differently"
+    return None

@@ -30,6 +30,7 @@ from .._validation import (
     check_url,
     describe,
     require_str,
+    unencodable,
 )
 
 __all__ = [
@@ -82,14 +83,36 @@ class _Request(
     """Base of request bodies: camelCase on the wire, unset fields omitted."""
 
 
-def _text(prefix: str, name: str, value: str | UnsetType, max_length: int | None = None) -> None:
+def _text(
+    obj: msgspec.Struct, attr: str, field: str, value: str | UnsetType,
+    max_length: int | None = None,
+) -> None:  # fmt: skip
+    """Check the text field ``attr`` (``field`` on the wire) of ``obj``, whose value is
+    ``value``. Runs for every field of every message: cheap unless a check can fail."""
     if value is UNSET:
         return
-    if not isinstance(value, str):
-        require_str(prefix + name, value)
-    # Runs for every field of every message: name the field only when a check can fail.
+    if type(value) is not str:
+        value = _plain(obj, attr, field, value)
     if not value.isascii() or (max_length is not None and len(value) > max_length):
-        check_text(prefix + name, value, max_length)
+        check_text(field, value, max_length)
+
+
+def _plain(obj: msgspec.Struct, attr: str, field: str, value: object) -> str:
+    """A str subclass (an enum member, ``markupsafe.Markup``) is kept as its plain
+    value: its own ``__str__``, ``__len__``, ``__hash__`` or ``encode`` could make the
+    client check, compare or report something else than what is sent."""
+    plain = require_str(field, value)
+    msgspec.structs.force_setattr(obj, attr, plain)
+    return plain
+
+
+def _choice(obj: msgspec.Struct, attr: str, field: str, value: object,
+            allowed: frozenset[str]) -> None:  # fmt: skip
+    if value is UNSET:
+        return
+    if type(value) is not str:
+        value = _plain(obj, attr, field, value)
+    check_one_of(value, allowed, field)
 
 
 # Building a Struct by hand does not type-check its fields: without these checks a dict
@@ -124,11 +147,14 @@ class LineUser(_Request, frozen=True):
                 "user", "has neither msisdn nor channelUserId", "a recipient is required"
             )
         if self.country is not UNSET:
-            check_country(require_str("user.country", self.country))
+            check_country(_plain(self, "country", "user.country", self.country))
         if self.msisdn is not UNSET:
-            check_msisdn(require_str("user.msisdn", self.msisdn), self.country is not UNSET)
+            msisdn = _plain(self, "msisdn", "user.msisdn", self.msisdn)
+            check_msisdn(msisdn, self.country is not UNSET)
         if self.channel_user_id is not UNSET:
-            check_channel_user_id(self.channel_user_id)
+            check_channel_user_id(
+                _plain(self, "channel_user_id", "user.channelUserId", self.channel_user_id)
+            )
 
     def __repr__(self) -> str:  # phone numbers are personal data: last four digits only
         return _user_repr("LineUser", self.msisdn, self.country, self.channel_user_id)
@@ -147,8 +173,8 @@ class LineEmphasis(_Request, frozen=True):
     content: str | UnsetType = UNSET
 
     def __post_init__(self) -> None:
-        _text("content.emphasis.", "label", self.label)
-        _text("content.emphasis.", "content", self.content)
+        _text(self, "label", "content.emphasis.label", self.label)
+        _text(self, "content", "content.emphasis.content", self.content)
 
 
 class LineListItem(_Request, frozen=True):
@@ -161,8 +187,8 @@ class LineListItem(_Request, frozen=True):
     content: str | UnsetType = UNSET
 
     def __post_init__(self) -> None:
-        _text("content.list[].", "label", self.label)
-        _text("content.list[].", "content", self.content)
+        _text(self, "label", "content.list[].label", self.label)
+        _text(self, "content", "content.list[].content", self.content)
 
 
 class LineAction(_Request, frozen=True):
@@ -178,8 +204,8 @@ class LineAction(_Request, frozen=True):
             if self.url is UNSET:
                 msgspec.structs.force_setattr(self, "url", self.content)
             msgspec.structs.force_setattr(self, "content", UNSET)
-        _text("content.actions[].", "title", self.title)
-        _text("content.actions[].", "url", self.url)
+        _text(self, "title", "content.actions[].title", self.title)
+        _text(self, "url", "content.actions[].url", self.url)
 
 
 class LineContent(_Request, frozen=True):
@@ -195,15 +221,14 @@ class LineContent(_Request, frozen=True):
     actions: list[LineAction] | UnsetType = UNSET
 
     def __post_init__(self) -> None:
-        _text("content.", "title", self.title)
-        _text("content.", "company", self.company)
-        _text("content.", "greeting", self.greeting)
-        _text("content.", "explanation", self.explanation)
+        _text(self, "title", "content.title", self.title)
+        _text(self, "company", "content.company", self.company)
+        _text(self, "greeting", "content.greeting", self.greeting)
+        _text(self, "explanation", "content.explanation", self.explanation)
         _nested("content.emphasis", self.emphasis, LineEmphasis)
         _nested_list("content.list", self.items, LineListItem)
         _nested_list("content.actions", self.actions, LineAction)
-        if self.icon is not UNSET:
-            check_one_of(self.icon, ICONS, "content.icon")
+        _choice(self, "icon", "content.icon", self.icon, ICONS)
 
 
 class SmsFallback(_Request, frozen=True):
@@ -214,10 +239,9 @@ class SmsFallback(_Request, frozen=True):
     encoding: Encoding | UnsetType = UNSET
 
     def __post_init__(self) -> None:
-        _text("smsFallback.", "text", self.text)
-        _text("smsFallback.", "source", self.source, MAX_SMS_SOURCE)
-        if self.encoding is not UNSET:
-            check_one_of(self.encoding, ENCODINGS, "smsFallback.encoding")
+        _text(self, "text", "smsFallback.text", self.text)
+        _text(self, "source", "smsFallback.source", self.source, MAX_SMS_SOURCE)
+        _choice(self, "encoding", "smsFallback.encoding", self.encoding, ENCODINGS)
 
 
 class LineNotification(_Request, frozen=True):
@@ -233,9 +257,11 @@ class LineNotification(_Request, frozen=True):
         _nested("user", self.user, LineUser)
         _nested("content", self.content, LineContent)
         _nested("smsFallback", self.sms_fallback, SmsFallback)
-        _text("", "clientMessageId", self.client_message_id, MAX_CLIENT_MESSAGE_ID)
+        _text(self, "client_message_id", "clientMessageId", self.client_message_id,
+              MAX_CLIENT_MESSAGE_ID)  # fmt: skip
         if self.dlr_callback_url is not UNSET:
-            check_url(require_str("dlrCallbackUrl", self.dlr_callback_url), "dlrCallbackUrl")
+            url = _plain(self, "dlr_callback_url", "dlrCallbackUrl", self.dlr_callback_url)
+            check_url(url, "dlrCallbackUrl")
 
 
 class LineNotificationBatch(_Request, frozen=True):
@@ -251,7 +277,7 @@ class LineNotificationBatch(_Request, frozen=True):
                 "messages", f"got {describe(self.messages)}", "a list of LineNotification"
             )
         check_count("messages", len(self.messages), 1, MAX_LINE_BATCH)
-        _text("", "clientBatchId", self.client_batch_id, MAX_CLIENT_BATCH_ID)
+        _text(self, "client_batch_id", "clientBatchId", self.client_batch_id, MAX_CLIENT_BATCH_ID)
         flag = self.include_messages_in_response
         if flag is not UNSET:
             check_flag("includeMessagesInResponse", flag)
@@ -329,8 +355,8 @@ class LineNotificationBatchResult(_Response, frozen=True):
     """Answer to a LINE batch: ``messages`` only when ``include_messages_in_response``."""
 
     batch_id: str
-    accepted_count: int = 0
-    rejected_count: int = 0
+    accepted_count: Annotated[int, msgspec.Meta(ge=0)] = 0
+    rejected_count: Annotated[int, msgspec.Meta(ge=0)] = 0
     client_batch_id: str | None = None
     messages: list[LineMessageResult] | None = None
 
@@ -382,6 +408,8 @@ def as_line_notification(obj: object, field: str = "message") -> LineNotificatio
     if isinstance(obj, Mapping):
         try:
             return msgspec.convert(obj, LineNotification)
+        except UnicodeEncodeError:  # msgspec encodes a key or choice to look it up
+            raise unencodable(field + _unencodable_path(obj)) from None
         except msgspec.ValidationError as exc:
             inner = exc.__cause__ or exc.__context__
             if isinstance(inner, ValidationError):
@@ -398,6 +426,36 @@ def as_line_notification(obj: object, field: str = "message") -> LineNotificatio
         f"got a value of type {type(obj).__name__}",
         "a LineNotification or a mapping in the API's camelCase shape",
     )
+
+
+def _unencodable_path(obj: object, depth: int = 0) -> str:
+    """Where in a mapping message the first text that cannot be encoded is (a lone
+    surrogate): ``.content.icon``, ``.content.list[1].label``; "" if not found."""
+    if depth > 8:  # deeper than any message field
+        return ""
+    pairs = (
+        obj.items() if isinstance(obj, Mapping) else enumerate(obj) if isinstance(obj, list) else ()
+    )
+    for key, value in pairs:
+        here = f"[{key}]" if type(key) is int else f".{key}"
+        if isinstance(key, str) and not _encodable(key):
+            return f".{key.encode('utf-8', 'backslashreplace').decode('ascii')}"
+        if isinstance(value, str):
+            if not _encodable(value):
+                return here
+        elif isinstance(value, Mapping | list):
+            inner = _unencodable_path(value, depth + 1)
+            if inner:
+                return here + inner
+    return ""
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _raise(exc: ValidationError) -> LineNotification:

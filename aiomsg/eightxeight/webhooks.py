@@ -341,7 +341,7 @@ class ReceiptEndpoints:
             ``await client.chatapps.set_webhooks(account, [Webhook(sub_account_id="*",
             url="https://example.com/dr", type="CADR", http_authorization="Bearer t")])``
         """
-        check_account_id(account_id)
+        account_id = check_account_id(account_id)
         items = [
             _as(Webhook, w, f"webhooks[{i}]") for i, w in enumerate(_items(webhooks, "webhooks"))
         ]
@@ -369,7 +369,7 @@ class ReceiptEndpoints:
             APIStatusError: 8x8 refused the request (a subclass per status).
             APIConnectionError: No answer after the retries.
         """
-        check_account_id(account_id)
+        account_id = check_account_id(account_id)
         route = CHATAPPS_GET_WEBHOOKS
         return await self._requester.call_decoded(
             route, route.path(account_id=account_id), None, list[RegisteredWebhook],
@@ -394,7 +394,7 @@ class ReceiptEndpoints:
             APIStatusError: 8x8 refused the request (a subclass per status).
             APIConnectionError: No answer after the retries (safe to call again).
         """
-        check_account_id(account_id)
+        account_id = check_account_id(account_id)
         items = [
             _as(WebhookTarget, t, f"targets[{i}]") for i, t in enumerate(_items(targets, "targets"))
         ]
@@ -429,8 +429,8 @@ class ReceiptEndpoints:
         Example:
             ``(await client.chatapps.get_message("my-sub", umid)).latest.status.state``
         """
-        check_sub_account_id(sub_account_id)
-        check_uuid(umid, "umid")
+        sub_account_id = check_sub_account_id(sub_account_id)
+        umid = check_uuid(umid, "umid")
         route = CHATAPPS_GET_MESSAGE
         return await self._requester.call_decoded(
             route, route.path(sub_account_id=sub_account_id, umid=umid), None, MessageDetails,

@@ -194,7 +194,7 @@ def _check_arguments(
             "poll_interval", f"got {poll_interval!r}", "a finite number of seconds > 0"
         )
     if sub_account_id is not None:
-        check_sub_account_id(sub_account_id)
+        sub_account_id = check_sub_account_id(sub_account_id)
     if on_progress is not None and not callable(on_progress):
         raise ValidationError(
             "on_progress", f"got {describe(on_progress)}",

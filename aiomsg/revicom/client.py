@@ -149,7 +149,9 @@ class Revicom(BaseClient):
                 "uuids", "is an async iterable", "an iterable of uuids (stop takes async ones)"
             )
         items = list(uuids)
-        if join_uuids(items) is None:  # the slow path: name the bad item, or copy
+        if join_uuids(items) is None or set(map(type, items)) != _PLAIN:
+            # The slow path: name the bad item, or take a str subclass's plain value
+            # (its own hash and equality could hide a duplicate).
             items = [check_uuid(value, f"uuids[{i}]") for i, value in enumerate(items)]
         unique = list(dict.fromkeys(items))
         check_count("uuids", len(unique), 1, MAX_STOP_BATCH)

@@ -70,7 +70,7 @@ class RecordedRequest:
             return None
         try:
             return msgspec.json.decode(self.raw_body)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             return None
 
     def footprint(self) -> int:

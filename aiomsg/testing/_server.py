@@ -659,7 +659,7 @@ def _decode(raw: bytes) -> Any:
         return None
     try:
         return msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return _NO_JSON
 
 

@@ -77,10 +77,13 @@ async def test_line_batch_sends_the_spec_example_and_decodes_the_answer(
     eight: aiomsg.EightByEight, mock_http: Any, api_key: str
 ) -> None:
     mock_http.post(LINE_BATCH_URL, payload=LINE_BATCH_RESPONSE)
+    # The answer is about two messages (aaa-1 queued, aaa-2 rejected): send two.
+    second = {**LINE_MESSAGE, "clientMessageId": "aaa-2"}
 
     result = await eight.chatapps.send_line_notification_batch(
-        SUB, [LINE_MESSAGE], client_batch_id="aaa_batch", include_messages_in_response=True
-    )
+        SUB, [LINE_MESSAGE, second], client_batch_id="aaa_batch",
+        include_messages_in_response=True,
+    )  # fmt: skip
 
     method, url, kwargs = mock_http.only_request()
     assert (method, str(url)) == ("POST", LINE_BATCH_URL)
@@ -88,7 +91,7 @@ async def test_line_batch_sends_the_spec_example_and_decodes_the_answer(
     assert json.loads(kwargs["data"]) == {
         "clientBatchId": "aaa_batch",
         "includeMessagesInResponse": True,
-        "messages": [LINE_MESSAGE],
+        "messages": [LINE_MESSAGE, second],
     }
     assert kwargs["allow_redirects"] is False
     assert isinstance(result, aiomsg.LineNotificationBatchResult)
@@ -110,7 +113,7 @@ async def test_line_batch_sends_the_spec_example_and_decodes_the_answer(
 async def test_line_batch_body_is_the_same_from_typed_messages(
     eight: aiomsg.EightByEight, mock_http: Any
 ) -> None:
-    mock_http.post(LINE_BATCH_URL, payload=LINE_BATCH_RESPONSE)
+    mock_http.post(LINE_BATCH_URL, payload={"batchId": BATCH, "acceptedCount": 1})
     await eight.chatapps.send_line_notification_batch(SUB, [line_notification()])
     _, _, kwargs = mock_http.only_request()
     assert json.loads(kwargs["data"]) == {"messages": [LINE_MESSAGE]}
@@ -124,7 +127,7 @@ async def test_line_batch_sends_url_when_the_action_says_content(
     message["content"]["actions"] = [
         {"title": "See direction", "content": "https://www.google.com/maps"}
     ]
-    mock_http.post(LINE_BATCH_URL, payload=LINE_BATCH_RESPONSE)
+    mock_http.post(LINE_BATCH_URL, payload={"batchId": BATCH, "acceptedCount": 1})
     await eight.chatapps.send_line_notification_batch(SUB, [message])
     _, _, kwargs = mock_http.only_request()
     assert json.loads(kwargs["data"]) == {"messages": [LINE_MESSAGE]}
