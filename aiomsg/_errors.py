@@ -38,8 +38,8 @@ from typing import Any, ClassVar, Final, TypeVar
 
 import msgspec
 
+from ._redact import body_text, redact, redact_text
 from ._redact import excerpt as excerpt_of
-from ._redact import redact, redact_text
 
 __all__ = [
     "APIConnectionError",
@@ -408,6 +408,21 @@ def _field_code(value: object) -> int | None:
     return None
 
 
+def _parsed(body: bytes, content_type: str | None) -> object:
+    """The JSON value of an error body, in UTF-8 or the charset it came in; or None."""
+    try:
+        return _JSON_ANY.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        pass
+    data = body_text(body, content_type)[0].encode("utf-8", "replace")
+    if data == body:
+        return None
+    try:
+        return _JSON_ANY.decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+
+
 def error_from_response(
     status: int,
     body: bytes,
@@ -416,6 +431,7 @@ def error_from_response(
     url: str,
     retry_after: float | None = None,
     secrets: Sequence[str] = (),
+    content_type: str | None = None,
 ) -> APIStatusError:
     """The one place that turns an error answer into an exception.
 
@@ -424,14 +440,10 @@ def error_from_response(
     gives the status's class, with a short redacted excerpt of the body. Every
     string kept passes through ``redact_text`` after decoding, with ``secrets`` (the
     client's credentials): an echoed secret or number is masked however the body
-    encoded it.
+    encoded it. ``content_type`` (the answer's header) names the body's charset; a
+    body in UTF-16, UTF-32 or an 8-bit charset is read in it (see ``excerpt``).
     """
-    parsed: object = None
-    if body:
-        try:
-            parsed = _JSON_ANY.decode(body)
-        except (msgspec.DecodeError, UnicodeDecodeError):
-            parsed = None
+    parsed = _parsed(body, content_type) if body else None
     code: int | None = None
     message = error_id = timestamp = None
     excerpt = ""
@@ -442,7 +454,7 @@ def error_from_response(
         # A JSON number here is epoch time, not a phone number.
         timestamp = _field_text(parsed.get("timestamp"), secrets, numbers=False)
     if message is None and body:
-        excerpt = excerpt_of(body, secrets)
+        excerpt = excerpt_of(body, secrets, content_type)
     if 300 <= status < 400:
         message = message or f"Unexpected redirect (HTTP {status}); redirects are not followed"
     cls = status_error_class(status, code)
