@@ -14,10 +14,19 @@ import html
 import html.entities
 import re
 import unicodedata
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Final
 
-__all__ = ["EXCERPT_LIMIT", "body_text", "excerpt", "redact", "redact_text", "secret_forms"]
+__all__ = [
+    "EXCERPT_LIMIT",
+    "body_text",
+    "excerpt",
+    "hold_secrets",
+    "redact",
+    "redact_text",
+    "secret_forms",
+]
 
 #: Longest excerpt of a response body kept on an error.
 EXCERPT_LIMIT: Final = 200
@@ -65,10 +74,38 @@ def redact_text(text: str, secrets: Sequence[str] = (), *, numbers: bool = True)
     by character), and masked in the text as given: a JSON-escaped or
     percent-encoded number loses its digits just like ``+6591234567`` does.
     Credentials are masked first, numbers in what remains. ``numbers=False``
-    leaves digit runs alone (a timestamp given as epoch seconds).
+    leaves digit runs alone (a timestamp given as epoch seconds). The secrets of
+    every live client (``hold_secrets``) are masked too.
     """
-    text = _mask(text, _forms_of(tuple(secrets)), numbers=False)
+    text = _mask(text, _forms_of((*secrets, *_held)), numbers=False)
     return _mask(text, (), numbers=True) if numbers else text
+
+
+#: Shortest client secret that ``hold_secrets`` masks in every error of the process.
+_MIN_HELD: Final = 8
+# The secrets of each live client, by the client's id(); see ``hold_secrets``.
+_HELD: dict[int, tuple[str, ...]] = {}
+_held: tuple[str, ...] = ()
+
+
+def hold_secrets(owner: object, secrets: Sequence[str]) -> None:
+    """Mask ``secrets`` in all text masked in this process, for as long as ``owner`` lives.
+
+    A client's credential may reach an error through the caller's own arguments (an
+    API key given where an id belongs): validation knows nothing of clients, so each
+    client hands its credentials here once, and ``redact_text`` masks them with its
+    own. Secrets shorter than 8 characters are left to their own client's errors.
+    """
+    global _held
+    _HELD[id(owner)] = tuple(s for s in secrets if len(s) >= _MIN_HELD)
+    weakref.finalize(owner, _release, id(owner))
+    _held = tuple(dict.fromkeys(s for held in list(_HELD.values()) for s in held))
+
+
+def _release(key: int) -> None:
+    global _held
+    _HELD.pop(key, None)
+    _held = tuple(dict.fromkeys(s for held in list(_HELD.values()) for s in held))
 
 
 def redact(text: str, secrets: Sequence[str] = ()) -> str:
@@ -310,7 +347,7 @@ def excerpt(body: bytes, secrets: Sequence[str], content_type: str | None = None
     # Zero bytes and other control characters show as nothing, and would let a
     # credential interleaved with them read as the credential itself.
     text = _CONTROL_RE.sub("", text)
-    forms = _forms_of(tuple(secrets))
+    forms = _forms_of((*secrets, *_held))
     if codec != "utf-8" and forms:
         # The secret as its UTF-8 bytes, seen through the encoding shown here.
         misread = {

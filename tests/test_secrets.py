@@ -12,6 +12,7 @@ after undoing the encodings the same way a reader could.
 from __future__ import annotations
 
 import base64
+import gc
 import html
 import html.entities
 import json
@@ -20,7 +21,7 @@ import pickle
 import re
 import unicodedata
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -510,3 +511,45 @@ def test_an_excerpt_cut_inside_two_layers_keeps_no_piece_of_a_secret(
         piece = 3
         for i in range(len(secret) - piece + 1):
             assert secret[i : i + piece] not in shown, (cut, error.body_excerpt)
+
+
+# ------------------------------------------- a client's secret passed as an argument
+
+KEY_CALLS: dict[str, Callable[[aiomsg.EightByEight, str], Awaitable[object]]] = {
+    "sub-account id": lambda c, v: c.sms.cancel_message(v, UMID),
+    "umid": lambda c, v: c.sms.cancel_message("sub-1", v),
+    "batch id": lambda c, v: c.chatapps.cancel_batch("sub-1", v),
+    "account id": lambda c, v: c.chatapps.delete_whatsapp_flow(v, "ch", "fl"),
+}
+TOKEN_VALUES = {"token": TOKEN, "user:password": PAIR, "password": PASSWORD}
+
+
+@pytest.mark.parametrize("call", list(KEY_CALLS))
+async def test_a_client_masks_its_key_given_where_an_id_belongs(call: str) -> None:
+    async with aiomsg.EightByEight(api_key=API_KEY, sms_url="http://127.0.0.1:9") as client:
+        with pytest.raises(aiomsg.ValidationError) as info:
+            await KEY_CALLS[call](client, API_KEY)
+        report = await client.sms.cancel_messages("sub-1", [API_KEY])
+    assert_hidden([str(info.value), repr(info.value), pickle.dumps(info.value).decode("latin-1")])
+    assert API_KEY not in str(info.value)
+    assert "***" in str(info.value)
+    (outcome,) = report.outcomes
+    assert API_KEY not in str(outcome.error)
+
+
+@pytest.mark.parametrize("value", list(TOKEN_VALUES))
+async def test_a_client_masks_its_token_given_where_an_id_belongs(value: str) -> None:
+    async with aiomsg.Revicom(token=TOKEN, base_url="http://127.0.0.1:9") as client:
+        with pytest.raises(aiomsg.ValidationError) as info:
+            await client.stop_batch([TOKEN_VALUES[value]])
+    for secret in REVICOM_SECRETS.values():
+        assert secret not in str(info.value)
+
+
+def test_a_client_s_secret_is_masked_only_while_the_client_lives() -> None:
+    key = "only-while-alive-key-7"
+    client = aiomsg.EightByEight(api_key=key)
+    assert redact_text(f"got {key}") == "got ***"
+    del client
+    gc.collect()
+    assert redact_text(f"got {key}") == f"got {key}"
