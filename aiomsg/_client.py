@@ -25,6 +25,7 @@ from yarl import URL
 from ._core import CallStats, Requester, RequestEvent
 from ._errors import ClientClosedError, ConfigurationError
 from ._limits import LimiterRegistry, RateLimit
+from ._redact import hold_secrets
 from ._retry import DEFAULT_RETRY_POLICY, RetryBudget, RetryPolicy
 from ._transport import (
     Host,
@@ -210,6 +211,7 @@ class BaseClient:
             trace_configs=trace_configs,
         )
         self._secret = secret
+        hold_secrets(self, (secret,))
         self._auth_header = f"{credential.scheme} {secret}"
         self.retry_policy = retry or DEFAULT_RETRY_POLICY
         self.retry_budget = retry_budget if retry_budget is not None else RetryBudget()

@@ -236,7 +236,7 @@ class Requester:
                 retry_after = _parse_retry_after(resp.headers.get("Retry-After"))
                 error = error_from_response(
                     status, resp.body, method=method, url=shown, retry_after=retry_after,
-                    secrets=masked,
+                    secrets=masked, content_type=resp.headers.get("Content-Type"),
                 )  # fmt: skip
                 if status == 429:
                     stats.rate_limited += 1

@@ -31,7 +31,7 @@ PROVIDERS = ("eightxeight", "revicom")
 #: The layers, lowest first: a module may import its own layer or a lower one, never a
 #: higher one. The first pattern a module's name matches gives its layer.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("errors", ("aiomsg._version", "aiomsg._errors")),
+    ("errors", ("aiomsg._version", "aiomsg._redact", "aiomsg._errors")),
     ("rules", ("aiomsg._validation", "aiomsg._retry", "aiomsg._limits", "aiomsg._transport")),
     ("codec and models", ("aiomsg._codec", *(f"aiomsg.{p}.models" for p in PROVIDERS))),
     ("engine", ("aiomsg._core", "aiomsg.bulk", "aiomsg.bulk.*")),

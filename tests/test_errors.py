@@ -9,7 +9,8 @@ import msgspec
 import pytest
 
 import aiomsg
-from aiomsg._errors import EXCERPT_LIMIT, error_from_response
+from aiomsg._errors import error_from_response
+from aiomsg._redact import EXCERPT_LIMIT
 
 URL = "https://sms.8x8.com/api/v1/subaccounts/acme-sub_01/messages/3fa85f64-5717-4562-b3fc-2c963f66afa6"
 

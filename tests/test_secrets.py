@@ -12,13 +12,16 @@ after undoing the encodings the same way a reader could.
 from __future__ import annotations
 
 import base64
+import gc
 import html
+import html.entities
 import json
 import logging
 import pickle
 import re
+import unicodedata
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -316,3 +319,237 @@ def test_digits_inside_an_identifier_are_not_a_number() -> None:
     assert redact_text(guid) == guid
     for encoded in ("\\u002B6591234567", "%2B6591234567", "&#43;6591234567"):
         assert redact_text(f"to {encoded}") == "to ***4567"
+
+
+# ------------------------------------------------- secrets that are hard to look for
+
+#: Secrets whose own characters interfere with an encoding, and how a server echoes them.
+HARD_SECRETS: dict[str, str] = {
+    "html specials": "p&ss\"w<rd>/+=9'",
+    "backslashes": "Ab\\/Cd\\\\Ef12\\u0041",
+    "non-BMP": "key\U0001f511abcd1234",
+    "non-ASCII": "caf\u00e9-p\u00e4ss-w\u00f6rd",
+}
+HARD_ENCODINGS: dict[str, Callable[[str], str]] = {
+    "html.escape": html.escape,
+    "html named references": lambda s: "".join(
+        f"&{html.entities.codepoint2name[ord(c)]};" if ord(c) in html.entities.codepoint2name else c
+        for c in s
+    ),
+    "html references without ;": lambda s: "".join(f"&#{ord(c)}" for c in s),
+    "html hex references without ;": lambda s: "".join(f"&#x{ord(c):X}" for c in s) + " ",
+    "json.dumps": lambda s: json.dumps(s)[1:-1],
+    "json.dumps ascii": lambda s: json.dumps(s, ensure_ascii=True)[1:-1],
+    "json of json": lambda s: json.dumps(json.dumps(s))[1:-1],
+    "NFD": lambda s: unicodedata.normalize("NFD", s),
+    "NFD json": lambda s: json.dumps(unicodedata.normalize("NFD", s))[1:-1],
+    "base64": lambda s: base64.b64encode(s.encode()).decode(),
+    "base64 of user:secret": lambda s: base64.b64encode(f"apikey:{s}".encode()).decode(),
+    "base64url of user:secret": lambda s: base64.urlsafe_b64encode(f"u:{s}".encode()).decode(),
+    "base64 of a longer text": lambda s: base64.b64encode(f"ab:{s}:cd".encode()).decode(),
+}
+HARD_CASES = [(s, e) for s in HARD_SECRETS for e in HARD_ENCODINGS]
+
+
+def _json_string(text: str) -> str:
+    quoted = text if len(text) > 1 and text[0] == text[-1] == '"' else f'"{text}"'
+    try:
+        return str(json.loads(quoted, strict=False))
+    except ValueError:
+        return text
+
+
+#: How a reader undoes one layer: JSON string escapes, HTML references, percent-encoding.
+READERS: tuple[Callable[[str], str], ...] = (_json_string, html.unescape, urllib.parse.unquote)
+
+
+def _readable(text: str, secret: str) -> bool:
+    """Whether ``secret`` can be read from ``text`` by undoing up to three layers of
+    encoding in any order, Unicode normalisation, or base64."""
+    readings = {text}
+    for _ in range(3):
+        readings |= {read(t) for t in readings for read in READERS}
+    readings |= {unicodedata.normalize("NFC", t) for t in readings}
+    for word in re.findall(r"[A-Za-z0-9+/=_-]{8,}", text):  # base64 runs
+        for alphabet in (base64.b64decode, base64.urlsafe_b64decode):
+            try:
+                readings.add(alphabet(word + "==").decode("utf-8", "replace"))
+            except ValueError:
+                pass
+    return any(secret in t for t in readings)
+
+
+@pytest.mark.parametrize(("secret_name", "encoding"), HARD_CASES)
+def test_a_hard_secret_is_masked_however_it_is_echoed(secret_name: str, encoding: str) -> None:
+    secret = HARD_SECRETS[secret_name]
+    echo = HARD_ENCODINGS[encoding](secret)
+    assert _readable(echo, secret)  # the check below is not vacuous
+    inside_json = echo.replace("\\", "\\\\").replace('"', '\\"')
+    bodies = [
+        f'{{"code": 1200, "message": "bad {inside_json} here", "errorId": "{inside_json}"}}',
+        f'{{"code": 1200, "detail": "bad {inside_json} here"}}',  # kept as an excerpt
+        f"<html><body>Unauthorized: {echo} </body></html>",
+    ]
+    for body in bodies:
+        error = error_from_response(
+            401, body.encode(), method="POST", url="https://x/y", secrets=(secret,)
+        )
+        for text in (str(error), error.message, str(error.error_id), error.body_excerpt):
+            assert not _readable(text, secret), (encoding, text)
+        assert "***" in str(error)
+    for secrets in ((secret,), (base64.b64encode(f"acme-ops:{secret}".encode()).decode(),)):
+        masked = redact_text(f"bad {echo} here", secrets)
+        assert not _readable(masked, secret), masked
+        assert masked.startswith("bad ")
+
+
+def test_a_secret_echoed_base64_encoded_alone_leaves_no_character_of_it() -> None:
+    for encoded in (base64.b64encode(API_KEY.encode()), base64.urlsafe_b64encode(API_KEY.encode())):
+        assert redact_text(f"key {encoded.decode()}.", (API_KEY,)) == "key ***."
+
+
+def test_ordinary_text_with_references_and_base64_is_kept() -> None:
+    text = "AT&amp;T &copy 2024 &notarealname; Zm9vYmFyYmF6cXV4 &#65 %41"
+    assert redact_text(text, (API_KEY, TOKEN)) == text
+
+
+# ----------------------------------------------------------------- body encodings
+
+#: (Content-Type, how the body's bytes are written)
+CHARSETS: dict[str, tuple[str | None, Callable[[str], bytes]]] = {
+    "utf-16 declared": ("text/plain; charset=utf-16", lambda t: t.encode("utf-16")),
+    "utf-16le declared": ("text/plain; charset=UTF-16LE", lambda t: t.encode("utf-16-le")),
+    "utf-16be declared": ("application/json;charset=utf-16be", lambda t: t.encode("utf-16-be")),
+    "utf-16 BOM only": (None, lambda t: t.encode("utf-16")),
+    "utf-16le undeclared": (None, lambda t: t.encode("utf-16-le")),
+    "utf-16be undeclared": ("text/plain", lambda t: t.encode("utf-16-be")),
+    "utf-32 declared": ("text/html; charset=utf-32", lambda t: t.encode("utf-32")),
+    "utf-32le undeclared": (None, lambda t: t.encode("utf-32-le")),
+    "utf-32be undeclared": (None, lambda t: t.encode("utf-32-be")),
+    "utf-8 BOM": (None, lambda t: t.encode("utf-8-sig")),
+    "latin-1 declared": ('text/plain; charset="ISO-8859-1"', lambda t: t.encode("latin-1")),
+    "latin-1 undeclared": (None, lambda t: t.encode("latin-1")),
+    "cp1252 declared": ("text/plain; charset=windows-1252", lambda t: t.encode("cp1252")),
+    "utf-8 declared, latin-1 sent": ("text/plain; charset=utf-8", lambda t: t.encode("latin-1")),
+    "latin-1 declared, utf-8 sent": ("text/plain; charset=latin-1", lambda t: t.encode()),
+    "unknown charset": ("text/plain; charset=x-nonsense", lambda t: t.encode("utf-16-le")),
+}
+CHARSET_SECRETS = (API_KEY, "cl\u00e9-s\u00e9cr\u00e8te-42")
+
+
+def _visible(text: str) -> str:
+    return "".join(ch for ch in text if ch.isprintable())
+
+
+@pytest.mark.parametrize("charset", list(CHARSETS))
+@pytest.mark.parametrize("secret", CHARSET_SECRETS)
+@pytest.mark.parametrize("kind", ["text", "json"])
+def test_a_body_in_any_charset_is_read_before_masking(charset: str, secret: str, kind: str) -> None:
+    content_type, encode = CHARSETS[charset]
+    text = (
+        f"Unauthorized: {secret} for {PHONE}"
+        if kind == "text"
+        else json.dumps({"code": 1200, "message": f"bad {secret} for {PHONE}"}, ensure_ascii=False)
+    )
+    error = error_from_response(
+        401, encode(text), method="POST", url="https://x/y", secrets=(secret,),
+        content_type=content_type,
+    )  # fmt: skip
+    kept = [str(error), repr(error), error.message, error.body_excerpt]
+    for shown in kept:
+        assert "\x00" not in shown
+        # No run of the secret's characters longer than a quarter of it survives.
+        piece = len(secret) // 4 + 1
+        for i in range(len(secret) - piece + 1):
+            assert secret[i : i + piece] not in _visible(shown), (charset, shown)
+    assert "***4567" in " ".join(kept)
+    if kind == "json" and "latin-1 declared, utf-8" not in charset:
+        assert error.code == 1200
+
+
+async def test_the_answer_s_charset_reaches_the_masking(caplog: pytest.LogCaptureFixture) -> None:
+    body = f"Unauthorized: {API_KEY}".encode("utf-16-le")
+    headers = {"Content-Type": "text/plain; charset=utf-16le"}
+    async with FaultServer(default=Reply(401, body, headers)) as server:
+        error = await _eight_failure(server, lambda event: None)
+    assert error.body_excerpt == "Unauthorized: ***"  # type: ignore[attr-defined]
+    assert_hidden(everything_kept(error, caplog), API_KEY)
+
+
+# -------------------------------------------------------------- excerpts cut short
+
+#: Encodings of one layer inside another, as a body may carry them.
+TWO_LAYERS: dict[str, Callable[[str], str]] = {
+    "percent-encoded json escapes": ENCODINGS["percent-encoded json escapes"],
+    "json-escaped percent": ENCODINGS["json-escaped percent"],
+    "percent-encoded html references": lambda s: urllib.parse.quote(
+        "".join(f"&#{ord(c)};" for c in s), safe=""
+    ),
+    "percent-encoded html references without ;": lambda s: urllib.parse.quote(
+        "".join(f"&#{ord(c)}" for c in s), safe=""
+    ),
+    "html-escaped percent": lambda s: html.escape(_percent_all(s)).replace("%", "&#37;"),
+    "json of json escapes": lambda s: _json_all(s).replace("\\", "\\\\"),
+    "percent-encoded surrogate pairs": lambda s: urllib.parse.quote(json.dumps(s)[1:-1], safe=""),
+    "percent-encoded named references": lambda s: urllib.parse.quote(html.escape(s), safe=""),
+}
+CUT_SECRETS = (API_KEY, 'p&ss"w<rd>\u00e9/+=9')
+
+
+@pytest.mark.parametrize("encoding", list(TWO_LAYERS))
+@pytest.mark.parametrize("secret", CUT_SECRETS)
+def test_an_excerpt_cut_inside_two_layers_keeps_no_piece_of_a_secret(
+    encoding: str, secret: str
+) -> None:
+    echo = TWO_LAYERS[encoding](secret)
+    for cut in range(1, len(echo) + 1):  # the 4096-byte limit falls at every position
+        body = (" " * (4096 - cut) + echo + " tail").encode()
+        error = error_from_response(
+            502, body, method="DELETE", url="https://x/y", secrets=(secret,)
+        )
+        shown = _reveal(html.unescape(_reveal(error.body_excerpt)))
+        piece = 3
+        for i in range(len(secret) - piece + 1):
+            assert secret[i : i + piece] not in shown, (cut, error.body_excerpt)
+
+
+# ------------------------------------------- a client's secret passed as an argument
+
+KEY_CALLS: dict[str, Callable[[aiomsg.EightByEight, str], Awaitable[object]]] = {
+    "sub-account id": lambda c, v: c.sms.cancel_message(v, UMID),
+    "umid": lambda c, v: c.sms.cancel_message("sub-1", v),
+    "batch id": lambda c, v: c.chatapps.cancel_batch("sub-1", v),
+    "account id": lambda c, v: c.chatapps.delete_whatsapp_flow(v, "ch", "fl"),
+}
+TOKEN_VALUES = {"token": TOKEN, "user:password": PAIR, "password": PASSWORD}
+
+
+@pytest.mark.parametrize("call", list(KEY_CALLS))
+async def test_a_client_masks_its_key_given_where_an_id_belongs(call: str) -> None:
+    async with aiomsg.EightByEight(api_key=API_KEY, sms_url="http://127.0.0.1:9") as client:
+        with pytest.raises(aiomsg.ValidationError) as info:
+            await KEY_CALLS[call](client, API_KEY)
+        report = await client.sms.cancel_messages("sub-1", [API_KEY])
+    assert_hidden([str(info.value), repr(info.value), pickle.dumps(info.value).decode("latin-1")])
+    assert API_KEY not in str(info.value)
+    assert "***" in str(info.value)
+    (outcome,) = report.outcomes
+    assert API_KEY not in str(outcome.error)
+
+
+@pytest.mark.parametrize("value", list(TOKEN_VALUES))
+async def test_a_client_masks_its_token_given_where_an_id_belongs(value: str) -> None:
+    async with aiomsg.Revicom(token=TOKEN, base_url="http://127.0.0.1:9") as client:
+        with pytest.raises(aiomsg.ValidationError) as info:
+            await client.stop_batch([TOKEN_VALUES[value]])
+    for secret in REVICOM_SECRETS.values():
+        assert secret not in str(info.value)
+
+
+def test_a_client_s_secret_is_masked_only_while_the_client_lives() -> None:
+    key = "only-while-alive-key-7"
+    client = aiomsg.EightByEight(api_key=key)
+    assert redact_text(f"got {key}") == "got ***"
+    del client
+    gc.collect()
+    assert redact_text(f"got {key}") == f"got {key}"

@@ -19,19 +19,20 @@ from dataclasses import dataclass
 
 from .journal import is_journal
 
-__all__ = ["Role", "file_key", "first_clash"]
+__all__ = ["Role", "file_key", "first_clash", "secret_read_as_input"]
 
 FileKey = tuple[str, int, int, str]
 
 
 @dataclass(frozen=True, slots=True)
 class Role:
-    """A path as the job uses it: what it is (``input``, ``--report``, ``--journal``)
-    and whether the job writes it."""
+    """A path as the job uses it: what it is (``input``, ``--report``, ``--journal``),
+    whether the job writes it and whether it holds a secret (``--api-key-file``)."""
 
     what: str
     path: str
     writes: bool
+    secret: bool = False
 
 
 def file_key(path: str, *, stream_fd: int | None = None) -> FileKey | None:
@@ -87,4 +88,16 @@ def first_clash(roles: Sequence[Role]) -> str | None:
         if role.what == "--report" and key is not None and key[0] == "file":
             if role.path != "-" and is_journal(role.path):
                 return f"{_shown(role)} is an aiomsg journal"
+    return None
+
+
+def secret_read_as_input(roles: Sequence[Role]) -> str | None:
+    """Why a secret file cannot be used here: it is also another path of the job (the
+    input, whose lines are echoed in errors and reports), or None."""
+    keys = [file_key(r.path, stream_fd=0 if r.path == "-" else None) for r in roles]
+    for i, a in enumerate(roles):
+        for j in range(i):
+            b = roles[j]
+            if keys[i] is not None and keys[i] == keys[j] and a.secret != b.secret:
+                return f"{_shown(b)} and {_shown(a)} are the same file"
     return None

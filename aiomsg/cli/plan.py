@@ -21,7 +21,7 @@ from .input import InputError, InputFile, ItemKind, Problem, Scan, masked_id, pr
 from .journal import JobIdentity, Journal, JournalError
 from .line_ids import PENDING_REPEAT, RepeatOutcomes, find_repeats, line_message_id, repeat_error
 from .operation import JobOptions
-from .paths import Role, first_clash
+from .paths import Role, first_clash, secret_read_as_input
 from .ranges import IndexRanges
 from .report import Row
 from .summary import plural
@@ -252,7 +252,11 @@ def _check_paths(opts: JobOptions) -> None:
     """Refuse, before anything is opened for writing, outputs that would destroy the
     input, the journal or each other (compared as files, not as strings)."""
     roles = [Role("the input", opts.input, writes=False)]
-    roles += [Role(option, path, writes=False) for option, path in opts.reads]
+    roles += [Role(option, path, writes=False, secret=True) for option, path in opts.reads]
+    clash = secret_read_as_input(roles)
+    if clash is not None:
+        raise UsageError(f"{clash}: a secret file is never read as input, so its secret "
+                         "cannot be echoed. Nothing was sent")  # fmt: skip
     if opts.journal is not None:
         roles.append(Role("--journal", opts.journal, writes=True))
     if opts.report is not None:

@@ -333,3 +333,19 @@ def _is_symlink(path: Path) -> bool:
 
 def _read_all(path: Path) -> bytes:
     return path.read_bytes()
+
+
+@pytest.mark.parametrize("command", [["revicom", "stop"], ["8x8", "sms", "cancel", "sub-1"]])
+def test_a_secret_file_given_as_the_input_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("k3y+Sl/ash=9f2-Zq\n")
+    option = "--token-file" if command[0] == "revicom" else "--api-key-file"
+    link = tmp_path / "ids.txt"
+    link.symlink_to(secret)
+    code = main([*command, str(link), option, str(secret), "--base-url", "http://127.0.0.1:9"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "are the same file" in err
+    assert "k3y" not in err

@@ -527,3 +527,25 @@ def test_bad_receiver_arguments_name_the_field(kwargs: dict[str, object], field:
 def test_a_bad_app_path_names_the_field(bad: object) -> None:
     with pytest.raises(ConfigurationError, match=r"^path: .*rule: "):
         create_receipt_app(authorization="Basic x", on_receipt=print, path=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("event_type", "shown"),
+    [
+        (AUTH, "unknown (34 characters)"),
+        (AUTH.split(" ", 1)[1], "unknown (28 characters)"),
+        ("something_8x8_adds_later", "unknown (24 characters)"),
+        ("external_app_message", "'external_app_message'"),
+    ],
+)
+async def test_an_ignored_event_s_type_is_logged_only_when_known(
+    store: SQLiteReceiptStore, caplog: pytest.LogCaptureFixture, event_type: str, shown: str
+) -> None:
+    # The sender passed the Authorization check, but what it writes is still not
+    # echoed: it could be the Authorization value itself.
+    caplog.set_level(logging.DEBUG, logger="aiomsg")
+    app = create_receipt_app(authorization=AUTH, store=store)
+    async with serve(app) as (url, session):
+        assert (await post(session, url, {"eventType": event_type, "payload": {}}))[0] == 200
+    assert f"ignored an event, type {shown}" in caplog.text
+    assert AUTH.split(" ", 1)[1] not in caplog.text
