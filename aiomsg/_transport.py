@@ -11,7 +11,6 @@ a path and bytes, and hands back the status, the headers it needs and the body.
 from __future__ import annotations
 
 import asyncio
-import math
 import ssl
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -31,6 +30,7 @@ from ._errors import (
     ConfigurationError,
     TLSHandshakeError,
 )
+from ._numbers import SECONDS_RULE, duration, setting_error
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_SIZE",
@@ -73,13 +73,11 @@ class Timeout:
     def __post_init__(self) -> None:
         for name in ("connect", "read", "total"):
             value = getattr(self, name)
-            if value is not None and not (
-                isinstance(value, int | float)
-                and not isinstance(value, bool)
-                and value > 0
-                and math.isfinite(value)
-            ):
-                raise ConfigurationError(f"Timeout.{name} must be a positive number or None")
+            if value is not None:
+                number = duration(value)
+                if number is None:
+                    raise setting_error(f"Timeout.{name}", value, f"{SECONDS_RULE}, or None")
+                object.__setattr__(self, name, number)
 
     @classmethod
     def coerce(cls, value: Timeout | float | None) -> Timeout:
@@ -88,9 +86,11 @@ class Timeout:
             return cls()
         if isinstance(value, Timeout):
             return value
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigurationError("timeout must be an aiomsg.Timeout, seconds, or None")
-        return cls(total=float(value))
+        number = duration(value)
+        if number is None:
+            rule = f"an aiomsg.Timeout, {SECONDS_RULE}, or None"
+            raise setting_error("timeout", value, rule)
+        return cls(total=float(number))
 
 
 @dataclass(frozen=True, slots=True)

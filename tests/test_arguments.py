@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -62,8 +63,20 @@ BAD_OPTIONS = [
     ("concurrency", None, "whole number"),
     ("concurrency", True, "whole number"),
     ("stop_on_failure", "yes", "True or False"),
-    ("deadline", "5", "positive number"),
-    ("deadline", float("nan"), "positive number"),
+    ("concurrency", 0, "whole number from 1 to 1,000"),
+    # One worker per unit of concurrency: a huge value was a hang, never an error.
+    ("concurrency", aiomsg.bulk.MAX_CONCURRENCY + 1, "whole number from 1 to 1,000"),
+    ("concurrency", 2**70, "whole number from 1 to 1,000"),
+    ("concurrency", 10**400, "whole number from 1 to 1,000"),
+    ("deadline", "5", "finite number of seconds"),
+    ("deadline", float("nan"), "finite number of seconds"),
+    ("deadline", float("inf"), "finite number of seconds"),
+    ("deadline", 0, "finite number of seconds"),
+    ("deadline", -1, "finite number of seconds"),
+    ("deadline", True, "finite number of seconds"),
+    ("deadline", Decimal("5"), "finite number of seconds"),
+    ("deadline", 10**400, "finite number of seconds"),  # was a bare OverflowError
+    ("deadline", -(10**400), "finite number of seconds"),
     ("on_progress", "print", "callable"),
     ("before_send", 1, "callable"),
     ("concurency", 4, "one of"),  # a misspelt option is not silently ignored
@@ -96,6 +109,17 @@ async def test_a_bad_bulk_option_is_a_validation_error_before_io(
     assert info.value.field == option
     assert rule in info.value.rule
     assert mock_http.count == 0
+
+
+async def test_the_largest_concurrency_is_accepted_and_shared_with_the_cli(
+    revicom: aiomsg.Revicom, mock_http: Any
+) -> None:
+    from aiomsg.cli.common import MAX_CONCURRENCY as CLI_MAX
+
+    assert CLI_MAX == aiomsg.bulk.MAX_CONCURRENCY == 1000
+    mock_http.post(STOP_URL, payload={"items": [{"messageUuid": UUID_A, "code": 200}]})
+    report = await revicom.stop([UUID_A], concurrency=aiomsg.bulk.MAX_CONCURRENCY)
+    assert [o.outcome for o in report] == [aiomsg.Outcome.STOPPED]
 
 
 @pytest.mark.parametrize("value", [None, 123, 2.5, object(), "not-a-list", b"bytes", {"a": 1}])

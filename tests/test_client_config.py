@@ -12,6 +12,8 @@ import inspect
 import re
 import ssl
 import warnings
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -308,3 +310,94 @@ def source_docstring(client: type) -> str:
         if isinstance(node, ast.ClassDef) and node.name == client.__name__:
             return inspect.cleandoc(ast.get_docstring(node) or "")
     raise AssertionError(client.__name__)
+
+
+# ------------------------------------------------------------- number settings
+
+HUGE = 10**400  # an int no float can hold: was a bare OverflowError
+NAN, INF = float("nan"), float("inf")
+# Every way a number setting can be wrong: a ConfigurationError naming the setting
+# and its rule, never TypeError, OverflowError or silent acceptance.
+NOT_SECONDS: list[object] = [-1, HUGE, -HUGE, NAN, INF, -INF, "5", True, Decimal("5"), 1j, [1]]
+NOT_COUNTS: list[object] = [-1, 2.5, 5.0, NAN, INF, "5", None, True, Decimal("5"), HUGE * -1]
+SETTINGS: dict[str, tuple[Callable[[Any], object], list[object]]] = {
+    "RetryPolicy.backoff_base": (
+        lambda v: aiomsg.RetryPolicy(backoff_base=v),
+        [*NOT_SECONDS, None],
+    ),
+    "RetryPolicy.backoff_cap": (lambda v: aiomsg.RetryPolicy(backoff_cap=v), [*NOT_SECONDS, None]),
+    "RetryPolicy.max_retry_after": (
+        lambda v: aiomsg.RetryPolicy(max_retry_after=v),
+        [*NOT_SECONDS, None],
+    ),
+    "RetryPolicy.deadline": (lambda v: aiomsg.RetryPolicy(deadline=v), [0, *NOT_SECONDS]),
+    "RetryPolicy.max_attempts": (lambda v: aiomsg.RetryPolicy(max_attempts=v), [0, *NOT_COUNTS]),
+    "Timeout.connect": (lambda v: aiomsg.Timeout(connect=v), [0, *NOT_SECONDS]),
+    "Timeout.read": (lambda v: aiomsg.Timeout(read=v), [0, *NOT_SECONDS]),
+    "Timeout.total": (lambda v: aiomsg.Timeout(total=v), [0, *NOT_SECONDS]),
+    "timeout": (lambda v: aiomsg.EightByEight(api_key="k", timeout=v), [0, *NOT_SECONDS]),
+    "RateLimit.rate": (lambda v: aiomsg.RateLimit(rate=v), [0, *NOT_SECONDS]),
+    "RateLimit.burst": (lambda v: aiomsg.RateLimit(rate=1.0, burst=v), [0, HUGE, *NOT_COUNTS]),
+    "RateLimit.concurrency": (
+        lambda v: aiomsg.RateLimit(rate=1.0, concurrency=v),
+        [0, *NOT_COUNTS],
+    ),
+    "RetryBudget.capacity": (lambda v: aiomsg.RetryBudget(v), NOT_COUNTS),
+    "RetryBudget.retry_cost": (lambda v: aiomsg.RetryBudget(retry_cost=v), NOT_COUNTS),
+    "RetryBudget.timeout_cost": (lambda v: aiomsg.RetryBudget(timeout_cost=v), NOT_COUNTS),
+    "RetryBudget.success_refill": (lambda v: aiomsg.RetryBudget(success_refill=v), NOT_COUNTS),
+}
+
+
+def _label(value: object) -> str:
+    if type(value) is int and abs(value) == HUGE:
+        return "-HUGE" if value < 0 else "HUGE"
+    return repr(value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        pytest.param(name, value, id=f"{name}={_label(value)}")
+        for name, (_, values) in SETTINGS.items()
+        for value in values
+    ],
+)
+def test_a_bad_number_setting_is_a_configuration_error(name: str, value: object) -> None:
+    make = SETTINGS[name][0]
+    with pytest.raises(aiomsg.ConfigurationError) as info:
+        make(value)
+    text = str(info.value)
+    assert text.startswith(f"{name} must be ")
+    assert "seconds" in text or "whole number" in text or "requests per second" in text
+    assert len(text) < 200  # a 400-digit int is described, not printed
+
+
+@pytest.mark.parametrize(
+    ("make", "attribute", "value"),
+    [
+        (lambda v: aiomsg.RetryPolicy(deadline=v), "deadline", 1e308),
+        (lambda v: aiomsg.RetryPolicy(backoff_base=v), "backoff_base", 0),
+        (lambda v: aiomsg.Timeout(total=v), "total", 10**300),
+        (lambda v: aiomsg.RateLimit(rate=v), "rate", 1e-300),
+        (lambda v: aiomsg.RateLimit(rate=1.0, burst=v), "burst", 2**53),
+        (lambda v: aiomsg.RetryBudget(v), "capacity", 0),
+        (lambda v: aiomsg.RetryBudget(v), "capacity", 10**30),
+    ],
+)
+def test_extreme_but_valid_number_settings_are_kept(
+    make: Callable[[Any], object], attribute: str, value: object
+) -> None:
+    assert getattr(make(value), attribute) == value
+
+
+def test_a_number_subclass_is_kept_as_its_plain_value() -> None:
+    class Seconds(float):
+        def __gt__(self, other: object) -> bool:
+            return True
+
+    policy = aiomsg.RetryPolicy(deadline=Seconds(2.5))
+    assert type(policy.deadline) is float
+    assert policy.deadline == 2.5
+    with pytest.raises(aiomsg.ConfigurationError, match=r"Timeout\.total"):
+        aiomsg.Timeout(total=Seconds(-1.0))

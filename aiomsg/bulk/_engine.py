@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -20,7 +19,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from .._errors import ValidationError
 from ._chunk import Chunk
-from ._options import Event, ItemsInput, check_concurrency, total_of
+from ._options import Event, ItemsInput, check_concurrency, check_deadline, total_of
 from ._results import ChunkResult, Counts, Outcome, Progress
 
 T = TypeVar("T")
@@ -134,8 +133,7 @@ class _Job(Generic[T]):
         id_of: Callable[[T], str | None],
     ) -> None:
         check_concurrency(concurrency)
-        if deadline is not None and not (deadline > 0 and math.isfinite(deadline)):
-            raise ValidationError("deadline", f"is {deadline}", "a positive number of seconds")
+        deadline = check_deadline(deadline)
         for name, event in (("abort", abort), ("finish", finish)):
             if event is not None and not callable(getattr(event, "wait", None)):
                 raise ValidationError(name, "has no wait() method", "an anyio or asyncio Event")
