@@ -9,6 +9,7 @@ import ast
 import asyncio
 import gc
 import inspect
+import os
 import re
 import ssl
 import warnings
@@ -78,7 +79,25 @@ BAD_SECRETS = [
     f"{SECRET}\x7f",
     f"{SECRET}\x9b",
     f"{SECRET}\r\nX-Injected: 1",
+    # Not ASCII: sent as raw bytes, or (a lone surrogate) silently dropped.
+    f"{SECRET}\ud800",
+    f"{SECRET}\udcff",  # how an environment's undecodable byte reads
+    f"\udfff{SECRET}",
+    f"S\u00e9{SECRET}",
+    f"{SECRET}\u20ac",
+    f"{SECRET}\U0001f511",
+    f"{SECRET}\u200b",  # zero-width space: not whitespace to str.isspace()
+    f"{SECRET}\ufeff",
+    f"{SECRET}\uff21",  # fullwidth A
 ]
+
+
+def os_can_hold(text: str) -> bool:
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @pytest.mark.parametrize("secret", BAD_SECRETS)
@@ -91,8 +110,8 @@ def test_bad_credentials_are_rejected_without_echo(
         (aiomsg.Revicom, "token", "AIOMSG_REVICOM_TOKEN"),
     ]:
         if via_env:
-            if "\x00" in secret:
-                continue  # the OS cannot hold a NUL in the environment
+            if "\x00" in secret or not os_can_hold(secret):
+                continue  # the OS cannot hold a NUL (or a lone surrogate) there
             monkeypatch.setenv(env, secret)
             kwargs = {}
         else:
