@@ -42,8 +42,20 @@ _COUNTRY_RE: Final = re.compile(r"[A-Za-z]{2}")
 # 3002); 100 characters is far above any LINE or WhatsApp user id.
 CHANNEL_USER_ID_RULE: Final = "1 to 100 characters, not all whitespace"
 
-URL_RULE: Final = "an absolute http:// or https:// URL"
-_URL_RE: Final = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
+URL_RULE: Final = (
+    "an absolute http:// or https:// URL of RFC 3986 characters (ASCII; no spaces, "
+    "control characters or < > \" { } | \\ ^ `; others percent-encoded as %XX)"
+)
+# 8x8's schemas give URL fields "format: uri", i.e. RFC 3986. Its grammar, with the
+# characters each part may hold: unreserved, sub-delims, %XX; ':' '@' in a path.
+_UNRESERVED_OR_SUB: Final = r"[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2}"
+_PCHAR: Final = rf"(?:{_UNRESERVED_OR_SUB}|[:@])"
+_URL_RE: Final = re.compile(
+    rf"https?://(?:(?:{_UNRESERVED_OR_SUB}|:)*@)?"  # userinfo
+    rf"(?:\[[0-9A-Fa-f:.]+\]|(?:{_UNRESERVED_OR_SUB})+)(?::[0-9]*)?"  # host, port
+    rf"(?:/{_PCHAR}*)*(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?",
+    re.IGNORECASE,
+)
 
 
 def describe(value: object) -> str:
