@@ -317,3 +317,115 @@ def test_length_rules_read_right() -> None:
         aiomsg.LineUser(msisdn="1", country="SG")
     assert "(1 character)" in str(info.value)
     assert "characters)" not in str(info.value)
+
+
+# ------------------------------------------------- inputs that raise while read
+
+
+class Boom(Exception):
+    """What a hostile input raises; its message cannot even be read."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no message")
+
+
+class RaisingIter:
+    def __iter__(self) -> Any:
+        raise Boom
+
+
+class NotAnIterator:
+    def __iter__(self) -> Any:
+        return 5  # iter() raises TypeError
+
+
+class RaisingLen(list[Any]):
+    def __len__(self) -> int:
+        raise ValueError("no length")
+
+
+class HugeLen(list[Any]):
+    def __len__(self) -> int:
+        return 2**70  # len() raises OverflowError
+
+
+class NegativeLen(list[Any]):
+    def __len__(self) -> int:
+        return -1  # len() raises ValueError
+
+
+class RaisingAiter:
+    def __aiter__(self) -> Any:
+        raise Boom
+
+
+def raising_generator() -> Any:
+    raise Boom
+    yield  # a generator
+
+
+def hostile_inputs(item: Any) -> dict[str, Callable[[], object]]:
+    return {
+        "__iter__ raises": RaisingIter,
+        "__iter__ returns no iterator": NotAnIterator,
+        "__len__ raises": lambda: RaisingLen([item]),
+        "__len__ too large": lambda: HugeLen([item]),
+        "__len__ negative": lambda: NegativeLen([item]),
+        "generator raises": raising_generator,
+    }
+
+
+BULK_INPUTS: dict[str, Callable[[aiomsg.EightByEight, aiomsg.Revicom, Any], Awaitable[object]]] = {
+    "revicom.stop": lambda e, r, items: r.stop(items),
+    "chatapps.send_line_notifications": lambda e, r, items: e.chatapps.send_line_notifications(
+        SUB, items
+    ),
+    "chatapps.cancel_messages": lambda e, r, items: e.chatapps.cancel_messages(SUB, items),
+    "sms.cancel_messages": lambda e, r, items: e.sms.cancel_messages(SUB, items),
+}
+
+
+@pytest.mark.parametrize("call", BULK_INPUTS)
+@pytest.mark.parametrize("kind", [*hostile_inputs(None), "__aiter__ raises"])
+async def test_a_bulk_input_that_cannot_be_read_is_a_bulk_input_error(
+    call: str, kind: str, eight: aiomsg.EightByEight, revicom: aiomsg.Revicom, mock_http: Any
+) -> None:
+    item = message() if call == "chatapps.send_line_notifications" else UUID_A
+    make = {**hostile_inputs(item), "__aiter__ raises": RaisingAiter}[kind]
+    with pytest.raises(aiomsg.BulkInputError) as info:
+        await BULK_INPUTS[call](eight, revicom, make())
+    assert len(info.value.report) == 0
+    assert not info.value.report.complete
+    assert info.value.__cause__ is not None
+    assert mock_http.count == 0
+
+
+SINGLE_INPUTS: dict[str, tuple[str, Any, Callable[..., Awaitable[object]]]] = {
+    "revicom.stop_batch": ("uuids", UUID_A, lambda e, r, items: r.stop_batch(items)),
+    "chatapps.send_line_notification_batch": (
+        "messages", message(),
+        lambda e, r, items: e.chatapps.send_line_notification_batch(SUB, items),
+    ),
+    "chatapps.set_webhooks": (
+        "webhooks", {"subAccountId": "*", "url": "https://example.com/dr", "type": "CADR"},
+        lambda e, r, items: e.chatapps.set_webhooks(UUID_A, items),
+    ),
+    "chatapps.delete_webhooks": (
+        "targets", {"subAccountId": "*", "type": "CADR"},
+        lambda e, r, items: e.chatapps.delete_webhooks(UUID_A, items),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("call", SINGLE_INPUTS)
+@pytest.mark.parametrize("kind", hostile_inputs(None))
+async def test_a_single_request_input_that_cannot_be_read_is_a_validation_error(
+    call: str, kind: str, eight: aiomsg.EightByEight, revicom: aiomsg.Revicom, mock_http: Any
+) -> None:
+    field, item, send = SINGLE_INPUTS[call]
+    with pytest.raises(aiomsg.ValidationError) as info:
+        await send(eight, revicom, hostile_inputs(item)[kind]())
+    assert info.value.field == field
+    assert "read" in info.value.rule
+    assert info.value.__cause__ is not None
+    assert mock_http.count == 0

@@ -116,6 +116,8 @@ def check_items(items: object, field: str) -> None:
 
 
 def total_of(items: object) -> int | None:
+    """How many items the input holds, or None when it has no length. A ``__len__``
+    that raises anything else (``ValueError``, ``OverflowError``) is raised."""
     try:
         return len(items)  # type: ignore[arg-type]
     except TypeError:
