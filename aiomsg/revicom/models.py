@@ -34,11 +34,12 @@ class StopRequest(msgspec.Struct, kw_only=True, frozen=True):
 class StopItem(msgspec.Struct, kw_only=True, frozen=True, rename="camel", gc=False):
     """The outcome for one uuid; ``code`` is one of ``StopCode`` or a newer value.
 
-    Codes are HTTP-style, three digits: one outside 100-999 (-200, a 24-digit
-    number) cannot be right, and the answer fails to decode (``APIResponseError``)."""
+    Codes are HTTP-style, at most three digits: a negative one or one over 999
+    (-200, a 24-digit number) cannot be right, and the answer fails to decode
+    (``APIResponseError``)."""
 
     message_uuid: str
-    code: Annotated[int, msgspec.Meta(ge=100, le=999)]
+    code: Annotated[int, msgspec.Meta(ge=0, le=999)]
 
 
 class StopResult(msgspec.Struct, kw_only=True, frozen=True, rename="camel"):
