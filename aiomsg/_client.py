@@ -65,6 +65,13 @@ def resolve_secret(value: str | None, *, arg: str, env: str, what: str) -> str:
             f"{source} contains whitespace or control characters; check how the {what} "
             "was copied (the value is not shown)"
         )
+    if not value.isascii():
+        # It goes in the Authorization header: aiohttp would send other characters
+        # as raw bytes, and drop a lone surrogate, sending another credential.
+        raise ConfigurationError(
+            f"{source} contains a character that cannot go in an HTTP header (only "
+            f"printable ASCII); check how the {what} was copied (the value is not shown)"
+        )
     return value
 
 

@@ -32,12 +32,13 @@ from typing import Final
 
 import anyio
 
-from ._errors import ConfigurationError
+from ._numbers import real, setting_error, whole, whole_rule
 
 __all__ = [
     "DEFAULT_8X8_RATE_LIMIT",
     "DEFAULT_FLOWS_RATE_LIMIT",
     "DEFAULT_REVICOM_RATE_LIMIT",
+    "MAX_BURST",
     "Limiter",
     "LimiterRegistry",
     "LimiterTimeout",
@@ -46,6 +47,10 @@ __all__ = [
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
+
+
+#: The largest ``RateLimit.burst``: every whole number up to it is exact as a float.
+MAX_BURST: Final = 2**53
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,18 +66,17 @@ class RateLimit:
     concurrency: int = 100
 
     def __post_init__(self) -> None:
-        rate = self.rate
-        if rate is not None and not (
-            isinstance(rate, int | float)
-            and not isinstance(rate, bool)
-            and rate > 0
-            and math.isfinite(rate)
-        ):
-            raise ConfigurationError("RateLimit.rate must be a positive number or None")
-        for name in ("burst", "concurrency"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigurationError(f"RateLimit.{name} must be an integer >= 1")
+        if self.rate is not None:
+            rate = real(self.rate)
+            if rate is None or rate <= 0:
+                rule = "a finite number of requests per second, greater than 0, or None"
+                raise setting_error("RateLimit.rate", self.rate, rule)
+            object.__setattr__(self, "rate", rate)
+        # The pace is counted in float tokens: a burst must be a whole float.
+        if whole(self.burst, 1, MAX_BURST) is None:
+            raise setting_error("RateLimit.burst", self.burst, whole_rule(1, MAX_BURST))
+        if whole(self.concurrency, 1) is None:
+            raise setting_error("RateLimit.concurrency", self.concurrency, whole_rule(1))
 
 
 #: 8x8 documents 1,800 requests per second per sub-account.

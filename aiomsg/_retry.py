@@ -32,9 +32,16 @@ from ._errors import (
     APIError,
     APIStatusError,
     APITimeoutError,
-    ConfigurationError,
     TLSHandshakeError,
     TLSVersionError,
+)
+from ._numbers import (
+    NON_NEGATIVE_SECONDS_RULE,
+    SECONDS_RULE,
+    duration,
+    setting_error,
+    whole,
+    whole_rule,
 )
 
 __all__ = [
@@ -88,22 +95,21 @@ class RetryPolicy:
     deadline: float | None = None
 
     def __post_init__(self) -> None:
-        attempts = self.max_attempts
-        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-            raise ConfigurationError("RetryPolicy.max_attempts must be an integer >= 1")
+        if whole(self.max_attempts, 1) is None:
+            raise setting_error("RetryPolicy.max_attempts", self.max_attempts, whole_rule(1))
         for name in ("backoff_base", "backoff_cap", "max_retry_after"):
             value = getattr(self, name)
-            if not _is_number(value) or not (value >= 0 and math.isfinite(value)):
-                raise ConfigurationError(f"RetryPolicy.{name} must be a finite number >= 0")
-        deadline = self.deadline
-        if deadline is not None and not (
-            _is_number(deadline) and deadline > 0 and math.isfinite(deadline)
-        ):
-            raise ConfigurationError("RetryPolicy.deadline must be a positive number or None")
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+            number = duration(value, zero=True)
+            if number is None:
+                raise setting_error(f"RetryPolicy.{name}", value, NON_NEGATIVE_SECONDS_RULE)
+            object.__setattr__(self, name, number)
+        if self.deadline is not None:
+            deadline = duration(self.deadline)
+            if deadline is None:
+                raise setting_error(
+                    "RetryPolicy.deadline", self.deadline, f"{SECONDS_RULE}, or None"
+                )
+            object.__setattr__(self, "deadline", deadline)
 
 
 DEFAULT_RETRY_POLICY: Final = RetryPolicy()
@@ -220,8 +226,14 @@ class RetryBudget:
         timeout_cost: int = 10,
         success_refill: int = 1,
     ) -> None:
-        if capacity < 0 or retry_cost < 0 or timeout_cost < 0 or success_refill < 0:
-            raise ConfigurationError("RetryBudget values must be >= 0")
+        for name, value in (
+            ("capacity", capacity),
+            ("retry_cost", retry_cost),
+            ("timeout_cost", timeout_cost),
+            ("success_refill", success_refill),
+        ):
+            if whole(value, 0) is None:
+                raise setting_error(f"RetryBudget.{name}", value, whole_rule(0))
         self.capacity = capacity
         self.retry_cost = retry_cost
         self.timeout_cost = timeout_cost

@@ -11,7 +11,8 @@ a path and bytes, and hands back the status, the headers it needs and the body.
 from __future__ import annotations
 
 import asyncio
-import math
+import ipaddress
+import re
 import ssl
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -31,6 +32,7 @@ from ._errors import (
     ConfigurationError,
     TLSHandshakeError,
 )
+from ._numbers import SECONDS_RULE, duration, setting_error
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_SIZE",
@@ -55,6 +57,10 @@ ANSWER_PER_REQUEST_BYTE: Final = 16
 #: (the error needs the code, the message or an excerpt, nothing more).
 ERROR_BODY_LIMIT: Final = 64 * 1024
 _LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+_BAD_URL_CHARS_RE: Final = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# A DNS name once IDNA-encoded (yarl does that): letters, digits, '-', '.', and '_'
+# (not in DNS host names, but common in internal service names).
+_HOST_RE: Final = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +79,11 @@ class Timeout:
     def __post_init__(self) -> None:
         for name in ("connect", "read", "total"):
             value = getattr(self, name)
-            if value is not None and not (
-                isinstance(value, int | float)
-                and not isinstance(value, bool)
-                and value > 0
-                and math.isfinite(value)
-            ):
-                raise ConfigurationError(f"Timeout.{name} must be a positive number or None")
+            if value is not None:
+                number = duration(value)
+                if number is None:
+                    raise setting_error(f"Timeout.{name}", value, f"{SECONDS_RULE}, or None")
+                object.__setattr__(self, name, number)
 
     @classmethod
     def coerce(cls, value: Timeout | float | None) -> Timeout:
@@ -88,9 +92,11 @@ class Timeout:
             return cls()
         if isinstance(value, Timeout):
             return value
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigurationError("timeout must be an aiomsg.Timeout, seconds, or None")
-        return cls(total=float(value))
+        number = duration(value)
+        if number is None:
+            rule = f"an aiomsg.Timeout, {SECONDS_RULE}, or None"
+            raise setting_error("timeout", value, rule)
+        return cls(total=float(number))
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,10 +110,20 @@ class RawResponse:
 
 def check_base_url(value: str, name: str) -> URL:
     """A provider base URL: https (or http to loopback only), no credentials in it."""
+    if isinstance(value, str) and _BAD_URL_CHARS_RE.search(value):
+        # yarl would drop a lone surrogate and keep a NUL: another URL than given.
+        raise ConfigurationError(
+            f"{name} contains whitespace, a control character or a lone surrogate"
+        )
     try:
         url = URL(value)
     except (TypeError, ValueError):
         raise ConfigurationError(f"{name} is not a valid URL") from None
+    host = url.raw_host or ""
+    if host and not (_HOST_RE.fullmatch(host) or _is_ip(host)):
+        raise ConfigurationError(f"{name} has a host that is not a valid host name")
+    if url.explicit_port == 0:
+        raise ConfigurationError(f"{name} has port 0; give a port from 1 to 65535")
     if url.user is not None or url.password is not None:
         raise ConfigurationError(
             f"{name} must not contain user:password@; credentials go in api_key/token"
@@ -122,6 +138,14 @@ def check_base_url(value: str, name: str) -> URL:
     if url.query_string or url.fragment:
         raise ConfigurationError(f"{name} must not have a query or a fragment")
     return url
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def make_ssl_context(minimum_version: ssl.TLSVersion) -> ssl.SSLContext:

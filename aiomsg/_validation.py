@@ -8,9 +8,9 @@ endpoint coroutines and the bulk layer share one definition of every rule.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Final
+from typing import Final, TypeVar
 from urllib.parse import quote
 
 from ._errors import ValidationError, redact_text
@@ -42,8 +42,20 @@ _COUNTRY_RE: Final = re.compile(r"[A-Za-z]{2}")
 # 3002); 100 characters is far above any LINE or WhatsApp user id.
 CHANNEL_USER_ID_RULE: Final = "1 to 100 characters, not all whitespace"
 
-URL_RULE: Final = "an absolute http:// or https:// URL"
-_URL_RE: Final = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
+URL_RULE: Final = (
+    "an absolute http:// or https:// URL of RFC 3986 characters (ASCII; no spaces, "
+    'control characters or < > " { } | \\ ^ `; others percent-encoded as %XX)'
+)
+# 8x8's schemas give URL fields "format: uri", i.e. RFC 3986. Its grammar, with the
+# characters each part may hold: unreserved, sub-delims, %XX; ':' '@' in a path.
+_UNRESERVED_OR_SUB: Final = r"[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2}"
+_PCHAR: Final = rf"(?:{_UNRESERVED_OR_SUB}|[:@])"
+_URL_RE: Final = re.compile(
+    rf"https?://(?:(?:{_UNRESERVED_OR_SUB}|:)*@)?"  # userinfo
+    rf"(?:\[[0-9A-Fa-f:.]+\]|(?:{_UNRESERVED_OR_SUB})+)(?::[0-9]*)?"  # host, port
+    rf"(?:/{_PCHAR}*)*(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?",
+    re.IGNORECASE,
+)
 
 
 def describe(value: object) -> str:
@@ -189,6 +201,22 @@ def check_count(field: str, count: object, low: int, high: int) -> None:
         raise ValidationError(
             field, f"has {count} items", f"between {low:,} and {high:,} items per request"
         )
+
+
+T = TypeVar("T")
+
+
+def read_list(field: str, values: Iterable[T]) -> list[T]:
+    """One request's input read into a list; an input that raises while read (its
+    ``__iter__``, ``__len__`` or a generator) is a ``ValidationError`` whose cause
+    is what it raised."""
+    try:
+        return list(values)
+    except Exception as exc:
+        raise ValidationError(
+            field, f"raised {type(exc).__name__} while being read",
+            "an iterable that can be read to its end",
+        ) from exc  # fmt: skip
 
 
 def quote_segment(value: str) -> str:

@@ -31,9 +31,9 @@ def stop_answer(*items: tuple[str, int]) -> dict[str, Any]:
     return {"errors": False, "items": [{"messageUuid": u, "code": c} for u, c in items]}
 
 
-@pytest.mark.parametrize("count", [-1, -(2**40)])
+@pytest.mark.parametrize("count", [-1, -(2**40), 2**31, 10**26, -(10**26)])
 @pytest.mark.parametrize("api", ["chatapps", "sms"])
-async def test_a_negative_cancelled_count_is_an_error(
+async def test_a_negative_or_huge_cancelled_count_is_an_error(
     count: int, api: str, eight: aiomsg.EightByEight, mock_http: Any
 ) -> None:
     mock_http.delete(CANCEL_URL, payload={"cancelledCount": count}, repeat=True)
@@ -52,6 +52,47 @@ async def test_zero_cancelled_is_still_not_cancelled(
 ) -> None:
     mock_http.delete(CANCEL_URL, payload={"cancelledCount": 0})
     assert (await eight.sms.cancel_message(SUB, A)).cancelled_count == 0
+
+
+async def test_the_largest_possible_cancelled_count_is_kept(
+    eight: aiomsg.EightByEight, mock_http: Any
+) -> None:
+    mock_http.delete(CANCEL_URL, payload={"cancelledCount": 2**31 - 1})
+    assert (await eight.sms.cancel_batch(SUB, B)).cancelled_count == 2**31 - 1
+
+
+# Revicom's codes are HTTP-style: at most three digits. Anything else cannot be right.
+IMPOSSIBLE_CODES = [-200, -1, 1000, 2**31, 10**23, -(10**23)]
+
+
+@pytest.mark.parametrize("code", IMPOSSIBLE_CODES)
+async def test_stop_batch_raises_on_an_impossible_code(
+    code: int, revicom: aiomsg.Revicom, mock_http: Any
+) -> None:
+    mock_http.post(STOP_URL, payload=stop_answer((A, 200), (B, code)))
+    with pytest.raises(aiomsg.APIResponseError, match="code"):
+        await revicom.stop_batch([A, B])
+
+
+@pytest.mark.parametrize("code", IMPOSSIBLE_CODES)
+async def test_bulk_stop_never_takes_an_impossible_code_as_an_outcome(
+    code: int, revicom: aiomsg.Revicom, mock_http: Any
+) -> None:
+    mock_http.post(STOP_URL, payload=stop_answer((A, 200), (B, code)))
+    report = await revicom.stop([A, B])
+    # The answer as a whole cannot be trusted: no item is settled from it, as for
+    # any answer that fails to decode.
+    assert [o.outcome for o in report] == [aiomsg.Outcome.FAILED] * 2
+    assert all(isinstance(o.error, aiomsg.APIResponseError) for o in report)
+    assert all(o.code is None for o in report)
+
+
+@pytest.mark.parametrize("code", [0, 99, 409, 999])
+async def test_a_new_code_of_up_to_three_digits_is_kept(
+    code: int, revicom: aiomsg.Revicom, mock_http: Any
+) -> None:
+    mock_http.post(STOP_URL, payload=stop_answer((A, code)))
+    assert [i.code for i in (await revicom.stop_batch([A])).items] == [code]
 
 
 async def test_stop_batch_raises_when_a_uuid_gets_two_codes(

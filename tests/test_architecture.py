@@ -32,7 +32,16 @@ PROVIDERS = ("eightxeight", "revicom")
 #: higher one. The first pattern a module's name matches gives its layer.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("errors", ("aiomsg._version", "aiomsg._redact", "aiomsg._errors")),
-    ("rules", ("aiomsg._validation", "aiomsg._retry", "aiomsg._limits", "aiomsg._transport")),
+    (
+        "rules",
+        (
+            "aiomsg._validation",
+            "aiomsg._numbers",
+            "aiomsg._retry",
+            "aiomsg._limits",
+            "aiomsg._transport",
+        ),
+    ),
     ("codec and models", ("aiomsg._codec", *(f"aiomsg.{p}.models" for p in PROVIDERS))),
     ("engine", ("aiomsg._core", "aiomsg.bulk", "aiomsg.bulk.*")),
     ("routes", tuple(f"aiomsg.{p}.routes" for p in PROVIDERS)),

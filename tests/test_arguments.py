@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -62,8 +63,20 @@ BAD_OPTIONS = [
     ("concurrency", None, "whole number"),
     ("concurrency", True, "whole number"),
     ("stop_on_failure", "yes", "True or False"),
-    ("deadline", "5", "positive number"),
-    ("deadline", float("nan"), "positive number"),
+    ("concurrency", 0, "whole number from 1 to 1,000"),
+    # One worker per unit of concurrency: a huge value was a hang, never an error.
+    ("concurrency", aiomsg.bulk.MAX_CONCURRENCY + 1, "whole number from 1 to 1,000"),
+    ("concurrency", 2**70, "whole number from 1 to 1,000"),
+    ("concurrency", 10**400, "whole number from 1 to 1,000"),
+    ("deadline", "5", "finite number of seconds"),
+    ("deadline", float("nan"), "finite number of seconds"),
+    ("deadline", float("inf"), "finite number of seconds"),
+    ("deadline", 0, "finite number of seconds"),
+    ("deadline", -1, "finite number of seconds"),
+    ("deadline", True, "finite number of seconds"),
+    ("deadline", Decimal("5"), "finite number of seconds"),
+    ("deadline", 10**400, "finite number of seconds"),  # was a bare OverflowError
+    ("deadline", -(10**400), "finite number of seconds"),
     ("on_progress", "print", "callable"),
     ("before_send", 1, "callable"),
     ("concurency", 4, "one of"),  # a misspelt option is not silently ignored
@@ -96,6 +109,17 @@ async def test_a_bad_bulk_option_is_a_validation_error_before_io(
     assert info.value.field == option
     assert rule in info.value.rule
     assert mock_http.count == 0
+
+
+async def test_the_largest_concurrency_is_accepted_and_shared_with_the_cli(
+    revicom: aiomsg.Revicom, mock_http: Any
+) -> None:
+    from aiomsg.cli.common import MAX_CONCURRENCY as CLI_MAX
+
+    assert CLI_MAX == aiomsg.bulk.MAX_CONCURRENCY == 1000
+    mock_http.post(STOP_URL, payload={"items": [{"messageUuid": UUID_A, "code": 200}]})
+    report = await revicom.stop([UUID_A], concurrency=aiomsg.bulk.MAX_CONCURRENCY)
+    assert [o.outcome for o in report] == [aiomsg.Outcome.STOPPED]
 
 
 @pytest.mark.parametrize("value", [None, 123, 2.5, object(), "not-a-list", b"bytes", {"a": 1}])
@@ -293,3 +317,115 @@ def test_length_rules_read_right() -> None:
         aiomsg.LineUser(msisdn="1", country="SG")
     assert "(1 character)" in str(info.value)
     assert "characters)" not in str(info.value)
+
+
+# ------------------------------------------------- inputs that raise while read
+
+
+class Boom(Exception):
+    """What a hostile input raises; its message cannot even be read."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no message")
+
+
+class RaisingIter:
+    def __iter__(self) -> Any:
+        raise Boom
+
+
+class NotAnIterator:
+    def __iter__(self) -> Any:
+        return 5  # iter() raises TypeError
+
+
+class RaisingLen(list[Any]):
+    def __len__(self) -> int:
+        raise ValueError("no length")
+
+
+class HugeLen(list[Any]):
+    def __len__(self) -> int:
+        return 2**70  # len() raises OverflowError
+
+
+class NegativeLen(list[Any]):
+    def __len__(self) -> int:
+        return -1  # len() raises ValueError
+
+
+class RaisingAiter:
+    def __aiter__(self) -> Any:
+        raise Boom
+
+
+def raising_generator() -> Any:
+    raise Boom
+    yield  # a generator
+
+
+def hostile_inputs(item: Any) -> dict[str, Callable[[], object]]:
+    return {
+        "__iter__ raises": RaisingIter,
+        "__iter__ returns no iterator": NotAnIterator,
+        "__len__ raises": lambda: RaisingLen([item]),
+        "__len__ too large": lambda: HugeLen([item]),
+        "__len__ negative": lambda: NegativeLen([item]),
+        "generator raises": raising_generator,
+    }
+
+
+BULK_INPUTS: dict[str, Callable[[aiomsg.EightByEight, aiomsg.Revicom, Any], Awaitable[object]]] = {
+    "revicom.stop": lambda e, r, items: r.stop(items),
+    "chatapps.send_line_notifications": lambda e, r, items: e.chatapps.send_line_notifications(
+        SUB, items
+    ),
+    "chatapps.cancel_messages": lambda e, r, items: e.chatapps.cancel_messages(SUB, items),
+    "sms.cancel_messages": lambda e, r, items: e.sms.cancel_messages(SUB, items),
+}
+
+
+@pytest.mark.parametrize("call", BULK_INPUTS)
+@pytest.mark.parametrize("kind", [*hostile_inputs(None), "__aiter__ raises"])
+async def test_a_bulk_input_that_cannot_be_read_is_a_bulk_input_error(
+    call: str, kind: str, eight: aiomsg.EightByEight, revicom: aiomsg.Revicom, mock_http: Any
+) -> None:
+    item = message() if call == "chatapps.send_line_notifications" else UUID_A
+    make = {**hostile_inputs(item), "__aiter__ raises": RaisingAiter}[kind]
+    with pytest.raises(aiomsg.BulkInputError) as info:
+        await BULK_INPUTS[call](eight, revicom, make())
+    assert len(info.value.report) == 0
+    assert not info.value.report.complete
+    assert info.value.__cause__ is not None
+    assert mock_http.count == 0
+
+
+SINGLE_INPUTS: dict[str, tuple[str, Any, Callable[..., Awaitable[object]]]] = {
+    "revicom.stop_batch": ("uuids", UUID_A, lambda e, r, items: r.stop_batch(items)),
+    "chatapps.send_line_notification_batch": (
+        "messages", message(),
+        lambda e, r, items: e.chatapps.send_line_notification_batch(SUB, items),
+    ),
+    "chatapps.set_webhooks": (
+        "webhooks", {"subAccountId": "*", "url": "https://example.com/dr", "type": "CADR"},
+        lambda e, r, items: e.chatapps.set_webhooks(UUID_A, items),
+    ),
+    "chatapps.delete_webhooks": (
+        "targets", {"subAccountId": "*", "type": "CADR"},
+        lambda e, r, items: e.chatapps.delete_webhooks(UUID_A, items),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("call", SINGLE_INPUTS)
+@pytest.mark.parametrize("kind", hostile_inputs(None))
+async def test_a_single_request_input_that_cannot_be_read_is_a_validation_error(
+    call: str, kind: str, eight: aiomsg.EightByEight, revicom: aiomsg.Revicom, mock_http: Any
+) -> None:
+    field, item, send = SINGLE_INPUTS[call]
+    with pytest.raises(aiomsg.ValidationError) as info:
+        await send(eight, revicom, hostile_inputs(item)[kind]())
+    assert info.value.field == field
+    assert "read" in info.value.rule
+    assert info.value.__cause__ is not None
+    assert mock_http.count == 0

@@ -9,9 +9,12 @@ import ast
 import asyncio
 import gc
 import inspect
+import os
 import re
 import ssl
 import warnings
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -76,7 +79,25 @@ BAD_SECRETS = [
     f"{SECRET}\x7f",
     f"{SECRET}\x9b",
     f"{SECRET}\r\nX-Injected: 1",
+    # Not ASCII: sent as raw bytes, or (a lone surrogate) silently dropped.
+    f"{SECRET}\ud800",
+    f"{SECRET}\udcff",  # how an environment's undecodable byte reads
+    f"\udfff{SECRET}",
+    f"S\u00e9{SECRET}",
+    f"{SECRET}\u20ac",
+    f"{SECRET}\U0001f511",
+    f"{SECRET}\u200b",  # zero-width space: not whitespace to str.isspace()
+    f"{SECRET}\ufeff",
+    f"{SECRET}\uff21",  # fullwidth A
 ]
+
+
+def os_can_hold(text: str) -> bool:
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @pytest.mark.parametrize("secret", BAD_SECRETS)
@@ -89,8 +110,8 @@ def test_bad_credentials_are_rejected_without_echo(
         (aiomsg.Revicom, "token", "AIOMSG_REVICOM_TOKEN"),
     ]:
         if via_env:
-            if "\x00" in secret:
-                continue  # the OS cannot hold a NUL in the environment
+            if "\x00" in secret or not os_can_hold(secret):
+                continue  # the OS cannot hold a NUL (or a lone surrogate) there
             monkeypatch.setenv(env, secret)
             kwargs = {}
         else:
@@ -123,6 +144,20 @@ def test_a_non_string_key_is_rejected() -> None:
         "ftp://chatapps.8x8.com",
         "chatapps.8x8.com",
         "https://chatapps.8x8.com/?token=x",
+        # A URL other than the one given: yarl dropped the surrogate, kept the NUL.
+        "https://chatapps.8x8.com/api\ud800",
+        "https://chatapps.8x8.com/\udcff",
+        "https://chat\x00apps.8x8.com",
+        "https://chatapps.8x8.com\x7f/",
+        "https://chatapps.8x8.com/a b",
+        "https://chatapps.8x8.com\u2028",
+        "https://chat%00apps.8x8.com",
+        "https://chat<apps>.8x8.com",
+        "https://chatapps..8x8.com",
+        "https://chatapps.8x8.com:0",
+        "http://127.0.0.1:0",
+        "http://[::1]:0/",
+        "https://chatapps.8x8.com:65536",
     ],
 )
 @pytest.mark.parametrize("via_env", [False, True], ids=["argument", "environment"])
@@ -142,6 +177,8 @@ def test_unsafe_base_urls_are_refused(
     ]
     for arg, env, make in cases:
         if via_env:
+            if "\x00" in url or not os_can_hold(url):
+                continue  # the OS cannot hold these in the environment
             monkeypatch.setenv(env, url)
             kwargs = {}
         else:
@@ -151,6 +188,13 @@ def test_unsafe_base_urls_are_refused(
         assert (env if via_env else arg) in str(info.value)
         assert "pass" not in str(info.value).replace("password", "")
         monkeypatch.delenv(env, raising=False)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://xn--r8jz45g.jp/api", "https://\u4f8b\u3048.jp", "https://my_svc.internal:8443"]
+)
+def test_unusual_but_valid_base_urls_are_kept(url: str) -> None:
+    assert aiomsg.Revicom(token="t", base_url=url) is not None
 
 
 # ---------------------------------------------------------------- session lifecycle
@@ -308,3 +352,94 @@ def source_docstring(client: type) -> str:
         if isinstance(node, ast.ClassDef) and node.name == client.__name__:
             return inspect.cleandoc(ast.get_docstring(node) or "")
     raise AssertionError(client.__name__)
+
+
+# ------------------------------------------------------------- number settings
+
+HUGE = 10**400  # an int no float can hold: was a bare OverflowError
+NAN, INF = float("nan"), float("inf")
+# Every way a number setting can be wrong: a ConfigurationError naming the setting
+# and its rule, never TypeError, OverflowError or silent acceptance.
+NOT_SECONDS: list[object] = [-1, HUGE, -HUGE, NAN, INF, -INF, "5", True, Decimal("5"), 1j, [1]]
+NOT_COUNTS: list[object] = [-1, 2.5, 5.0, NAN, INF, "5", None, True, Decimal("5"), HUGE * -1]
+SETTINGS: dict[str, tuple[Callable[[Any], object], list[object]]] = {
+    "RetryPolicy.backoff_base": (
+        lambda v: aiomsg.RetryPolicy(backoff_base=v),
+        [*NOT_SECONDS, None],
+    ),
+    "RetryPolicy.backoff_cap": (lambda v: aiomsg.RetryPolicy(backoff_cap=v), [*NOT_SECONDS, None]),
+    "RetryPolicy.max_retry_after": (
+        lambda v: aiomsg.RetryPolicy(max_retry_after=v),
+        [*NOT_SECONDS, None],
+    ),
+    "RetryPolicy.deadline": (lambda v: aiomsg.RetryPolicy(deadline=v), [0, *NOT_SECONDS]),
+    "RetryPolicy.max_attempts": (lambda v: aiomsg.RetryPolicy(max_attempts=v), [0, *NOT_COUNTS]),
+    "Timeout.connect": (lambda v: aiomsg.Timeout(connect=v), [0, *NOT_SECONDS]),
+    "Timeout.read": (lambda v: aiomsg.Timeout(read=v), [0, *NOT_SECONDS]),
+    "Timeout.total": (lambda v: aiomsg.Timeout(total=v), [0, *NOT_SECONDS]),
+    "timeout": (lambda v: aiomsg.EightByEight(api_key="k", timeout=v), [0, *NOT_SECONDS]),
+    "RateLimit.rate": (lambda v: aiomsg.RateLimit(rate=v), [0, *NOT_SECONDS]),
+    "RateLimit.burst": (lambda v: aiomsg.RateLimit(rate=1.0, burst=v), [0, HUGE, *NOT_COUNTS]),
+    "RateLimit.concurrency": (
+        lambda v: aiomsg.RateLimit(rate=1.0, concurrency=v),
+        [0, *NOT_COUNTS],
+    ),
+    "RetryBudget.capacity": (lambda v: aiomsg.RetryBudget(v), NOT_COUNTS),
+    "RetryBudget.retry_cost": (lambda v: aiomsg.RetryBudget(retry_cost=v), NOT_COUNTS),
+    "RetryBudget.timeout_cost": (lambda v: aiomsg.RetryBudget(timeout_cost=v), NOT_COUNTS),
+    "RetryBudget.success_refill": (lambda v: aiomsg.RetryBudget(success_refill=v), NOT_COUNTS),
+}
+
+
+def _label(value: object) -> str:
+    if type(value) is int and abs(value) == HUGE:
+        return "-HUGE" if value < 0 else "HUGE"
+    return repr(value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        pytest.param(name, value, id=f"{name}={_label(value)}")
+        for name, (_, values) in SETTINGS.items()
+        for value in values
+    ],
+)
+def test_a_bad_number_setting_is_a_configuration_error(name: str, value: object) -> None:
+    make = SETTINGS[name][0]
+    with pytest.raises(aiomsg.ConfigurationError) as info:
+        make(value)
+    text = str(info.value)
+    assert text.startswith(f"{name} must be ")
+    assert "seconds" in text or "whole number" in text or "requests per second" in text
+    assert len(text) < 200  # a 400-digit int is described, not printed
+
+
+@pytest.mark.parametrize(
+    ("make", "attribute", "value"),
+    [
+        (lambda v: aiomsg.RetryPolicy(deadline=v), "deadline", 1e308),
+        (lambda v: aiomsg.RetryPolicy(backoff_base=v), "backoff_base", 0),
+        (lambda v: aiomsg.Timeout(total=v), "total", 10**300),
+        (lambda v: aiomsg.RateLimit(rate=v), "rate", 1e-300),
+        (lambda v: aiomsg.RateLimit(rate=1.0, burst=v), "burst", 2**53),
+        (lambda v: aiomsg.RetryBudget(v), "capacity", 0),
+        (lambda v: aiomsg.RetryBudget(v), "capacity", 10**30),
+    ],
+)
+def test_extreme_but_valid_number_settings_are_kept(
+    make: Callable[[Any], object], attribute: str, value: object
+) -> None:
+    assert getattr(make(value), attribute) == value
+
+
+def test_a_number_subclass_is_kept_as_its_plain_value() -> None:
+    class Seconds(float):
+        def __gt__(self, other: object) -> bool:
+            return True
+
+    policy = aiomsg.RetryPolicy(deadline=Seconds(2.5))
+    assert type(policy.deadline) is float
+    assert policy.deadline == 2.5
+    with pytest.raises(aiomsg.ConfigurationError, match=r"Timeout\.total"):
+        aiomsg.Timeout(total=Seconds(-1.0))

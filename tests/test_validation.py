@@ -462,3 +462,81 @@ def test_the_public_uuid_check_states_the_rule() -> None:
         assert "uuid" in caught.value.rule
     with pytest.raises(aiomsg.ValidationError, match="string"):
         aiomsg.check_uuid(7, "umid")
+
+
+# ------------------------------------------------------------------- URL fields
+
+# Characters RFC 3986 keeps out of a URI (8x8's schemas say "format: uri"), each in
+# a URL that is otherwise fine. Every URL field of every request model refuses them.
+NOT_URIS = [
+    "https://a\x00b.example/dr",
+    "https://example.com/d\x00r",
+    "https://example.com/d\x7fr",
+    "https://example.com/\x85",
+    "https://example.com/<script>",
+    'https://example.com/"x"',
+    "https://example.com/{a}",
+    "https://example.com/a|b",
+    "https://example.com/a^b",
+    "https://example.com/a`b",
+    "https://example.com/a\\b",
+    "https://example.com/a b",
+    "https://example.com/dr?x=a b",
+    "https://example.com/dr#a b",
+    "https://example.com/dr#a#b",
+    "https://example.com/%zz",
+    "https://example.com/%2",
+    "https://example.com/caf\u00e9",
+    "https://ex\u00e4mple.com/dr",
+    "https://example.com/\u2028",
+    "https://example.com/[x]",
+    "https://example.com:80:90/dr",
+    "https://",
+    "https:///dr",
+]
+
+
+def url_fields() -> dict[str, Callable[[str], object]]:
+    from aiomsg.eightxeight.webhooks import Webhook, WebhookOAuth
+
+    return {
+        "dlrCallbackUrl": lambda url: notification(dlr_callback_url=url),
+        "url": lambda url: Webhook(sub_account_id="*", url=url),
+        "oauth.url": lambda url: WebhookOAuth(
+            url=url, client_id="c", client_secret="s", credentials_location="header"
+        ),
+    }
+
+
+@pytest.mark.parametrize("url", NOT_URIS)
+@pytest.mark.parametrize("field", ["dlrCallbackUrl", "url", "oauth.url"])
+def test_every_url_field_refuses_what_a_uri_cannot_hold(field: str, url: str) -> None:
+    with pytest.raises(aiomsg.ValidationError) as info:
+        url_fields()[field](url)
+    assert info.value.field == field
+    assert "RFC 3986" in info.value.rule or "https" in info.value.rule
+
+
+@pytest.mark.parametrize("url", NOT_URIS)
+async def test_a_mapping_message_with_such_a_url_is_never_sent(
+    eight: aiomsg.EightByEight, mock_http: Any, url: str
+) -> None:
+    await assert_rejected(
+        eight, mock_http, [LINE_MESSAGE, message(dlrCallbackUrl=url)], "messages[1].dlrCallbackUrl"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com/dr?x=1&y=%20z#frag",
+        "https://example.com/a/b:c@d;e=f,g!h$i'j(k)*l+m~n",
+        "https://xn--exmple-cua.com/dr",
+        "https://example.com:8443/caf%C3%A9",
+        "https://example.com?q=/a?b",
+        "HTTPS://EXAMPLE.COM/DR",
+    ],
+)
+@pytest.mark.parametrize("field", ["dlrCallbackUrl", "url", "oauth.url"])
+def test_url_fields_accept_every_uri_form(field: str, url: str) -> None:
+    url_fields()[field](url)

@@ -27,7 +27,7 @@ The bulk layer never builds a URL.
 """
 
 from ._columns import PackedStrings
-from ._options import DEFAULT_CONCURRENCY, BulkOptions, Event
+from ._options import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, BulkOptions, Event
 from ._results import (
     SUCCESSFUL,
     BatchRange,
@@ -44,6 +44,7 @@ from ._stream import OutcomeStream
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "MAX_CONCURRENCY",
     "SUCCESSFUL",
     "BatchRange",
     "BulkInputError",

@@ -163,7 +163,10 @@ MAX_TAKE: Final = 16
 
 def take_size(items: object, concurrency: int) -> int:
     """Small takes keep every worker busy on short inputs; larger ones cut overhead."""
-    total = total_of(items)
+    try:
+        total = total_of(items)
+    except Exception:
+        return 4  # the engine reports it: the input cannot be read
     if total is None:
         return 4
     return max(1, min(MAX_TAKE, total // (concurrency * 4)))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -20,7 +19,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from .._errors import ValidationError
 from ._chunk import Chunk
-from ._options import Event, ItemsInput, check_concurrency, total_of
+from ._options import Event, ItemsInput, check_concurrency, check_deadline, total_of
 from ._results import ChunkResult, Counts, Outcome, Progress
 
 T = TypeVar("T")
@@ -35,16 +34,26 @@ class _Source(Generic[T]):
         self._async: AsyncIterator[T] | None = None
         # A list is sliced rather than iterated: one C-level copy per chunk.
         self._list: list[T] | None = items if type(items) is list else None
-        if isinstance(items, AsyncIterable):
-            self._async = aiter(items)
-        else:
-            self._sync = iter(items)
         self._size = size
         self._next = 0
         self._lock = anyio.Lock()
         self._partial: list[T] = []
         self.exhausted = False
         self.error: Exception | None = None
+        try:
+            if isinstance(items, AsyncIterable):
+                self._async = aiter(items)
+            else:
+                self._sync = iter(items)
+        except Exception as exc:
+            self.fail(exc)
+
+    def fail(self, exc: Exception) -> None:
+        """The input cannot be read at all (its ``__iter__`` or ``__len__`` raised):
+        nothing is read, and the job ends with ``exc`` as its input error."""
+        self._sync, self._async, self._list = iter(()), None, None
+        self.exhausted = True
+        self.error = exc
 
     async def take(self) -> tuple[int, list[T]] | None:
         """The next chunk, or None at the end."""
@@ -134,13 +143,16 @@ class _Job(Generic[T]):
         id_of: Callable[[T], str | None],
     ) -> None:
         check_concurrency(concurrency)
-        if deadline is not None and not (deadline > 0 and math.isfinite(deadline)):
-            raise ValidationError("deadline", f"is {deadline}", "a positive number of seconds")
+        deadline = check_deadline(deadline)
         for name, event in (("abort", abort), ("finish", finish)):
             if event is not None and not callable(getattr(event, "wait", None)):
                 raise ValidationError(name, "has no wait() method", "an anyio or asyncio Event")
-        self.total = total_of(items)
         self._source = _Source(items, chunk_size)
+        try:
+            self.total = total_of(items)
+        except Exception as exc:
+            self.total = None
+            self._source.fail(exc)
         self._process = process
         self._concurrency = concurrency
         self._stop_on_failure = stop_on_failure

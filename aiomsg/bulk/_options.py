@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import (
     AsyncIterable,
     Awaitable,
@@ -14,8 +13,15 @@ from collections.abc import (
 from typing import TYPE_CHECKING, Final, Protocol, TypedDict, TypeVar
 
 from .._errors import ValidationError
+from .._numbers import SECONDS_RULE, duration, shown, whole, whole_rule
 
 DEFAULT_CONCURRENCY: Final = 8
+#: The most requests one bulk call keeps in flight (the command line's
+#: ``--concurrency`` takes the same). A job runs one worker per unit of concurrency;
+#: beyond this the client's own limits (``RateLimit.concurrency``, ``connector_limit``)
+#: hold the requests back anyway.
+MAX_CONCURRENCY: Final = 1000
+CONCURRENCY_RULE: Final = whole_rule(1, MAX_CONCURRENCY)
 
 T = TypeVar("T")
 ItemsInput = Iterable[T] | AsyncIterable[T]
@@ -65,9 +71,20 @@ class BulkOptions(TypedDict, total=False):
 
 
 def check_concurrency(concurrency: object) -> int:
-    if type(concurrency) is not int or concurrency < 1:
-        raise ValidationError("concurrency", f"is {concurrency!r}", "a whole number, at least 1")
-    return concurrency
+    checked = whole(concurrency, 1, MAX_CONCURRENCY)
+    if checked is None:
+        raise ValidationError("concurrency", f"is {shown(concurrency)}", CONCURRENCY_RULE)
+    return checked
+
+
+def check_deadline(deadline: object) -> float | None:
+    """The ``deadline`` option: None, or seconds as a plain number."""
+    if deadline is None:
+        return None
+    checked = duration(deadline)
+    if checked is None:
+        raise ValidationError("deadline", f"is {shown(deadline)}", SECONDS_RULE)
+    return checked
 
 
 def check_options(options: Mapping[str, object]) -> None:
@@ -82,10 +99,8 @@ def check_options(options: Mapping[str, object]) -> None:
             check_concurrency(value)
         elif name == "stop_on_failure" and type(value) is not bool:
             raise ValidationError(name, f"is {type(value).__name__}", "True or False")
-        elif name == "deadline" and (
-            type(value) not in (int, float) or not 0 < value < math.inf  # type: ignore[operator]
-        ):
-            raise ValidationError(name, f"is {value!r}", "a positive number of seconds")
+        elif name == "deadline":
+            check_deadline(value)
         elif name in ("on_progress", "before_send") and not callable(value):
             raise ValidationError(name, f"is a {type(value).__name__}", "a callable")
 
@@ -101,6 +116,8 @@ def check_items(items: object, field: str) -> None:
 
 
 def total_of(items: object) -> int | None:
+    """How many items the input holds, or None when it has no length. A ``__len__``
+    that raises anything else (``ValueError``, ``OverflowError``) is raised."""
     try:
         return len(items)  # type: ignore[arg-type]
     except TypeError:

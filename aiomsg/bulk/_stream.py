@@ -115,9 +115,13 @@ class OutcomeStream(AsyncIterator[ItemOutcome]):
             error = self._job.input_error
             if error is not None:
                 self.report.complete = False
+                try:
+                    why = f"{type(error).__name__}: {error}"
+                except Exception:  # an exception whose __str__ raises too
+                    why = type(error).__name__
                 raise BulkInputError(
                     f"reading the input failed after {len(self.report):,} items "
-                    f"({type(error).__name__}: {error}); every item read was processed "
+                    f"({why}); every item read was processed "
                     "and is in .report",
                     report=self.report,
                 ) from error

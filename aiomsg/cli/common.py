@@ -8,8 +8,9 @@ import importlib
 import math
 import re
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Final, Literal, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Literal, TypeAlias, TypeVar, cast
 
+from aiomsg.bulk import MAX_CONCURRENCY
 from aiomsg.eightxeight.client import ENV_API_KEY, REGIONS
 from aiomsg.revicom.client import ENV_TOKEN
 
@@ -31,7 +32,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-MAX_CONCURRENCY: Final = 1000
 
 if TYPE_CHECKING:
     Commands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]

@@ -30,6 +30,7 @@ from .._validation import (
     check_segment,
     check_sub_account_id,
     check_text,
+    read_list,
     require_str,
 )
 from ..bulk import (
@@ -155,7 +156,7 @@ class ChatApps(ScheduledCancels, ReceiptEndpoints):
         """
         sub_account_id = check_sub_account_id(sub_account_id)
         check_items(messages, "messages")
-        items = list(messages)
+        items = read_list("messages", messages)
         check_count("messages", len(items), 1, MAX_LINE_BATCH)
         prepared = prepare(items, 0, _LINE)
         if prepared.failed:  # the first invalid message, as a single call raises

@@ -361,13 +361,18 @@ class LineNotificationBatchResult(_Response, frozen=True):
     messages: list[LineMessageResult] | None = None
 
 
+#: The largest ``cancelledCount`` taken as an answer: 8x8's integers are 32-bit.
+MAX_CANCELLED_COUNT: Final = 2**31 - 1
+
+
 class CancelResult(_Response, frozen=True, gc=False):
     """Answer to a cancel: 0 means nothing was left to cancel (sent or cancelled).
 
-    A negative count cannot be right: it fails to decode, which makes the call
-    raise ``APIResponseError`` (in a bulk call, that item is ``failed`` with it)."""
+    A negative count, or one beyond 8x8's 32-bit integers (no batch holds that
+    many messages), cannot be right: it fails to decode, which makes the call raise
+    ``APIResponseError`` (in a bulk call, that item is ``failed`` with it)."""
 
-    cancelled_count: Annotated[int, msgspec.Meta(ge=0)]
+    cancelled_count: Annotated[int, msgspec.Meta(ge=0, le=MAX_CANCELLED_COUNT)]
 
 
 def _mask(msisdn: str) -> str:

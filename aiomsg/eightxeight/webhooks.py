@@ -29,6 +29,7 @@ from .._validation import (
     check_url,
     check_uuid,
     describe,
+    read_list,
     require_str,
 )
 from .models import MessageStatus, UserInfo
@@ -305,7 +306,7 @@ def _as(tp: type[T], obj: object, field: str) -> T:
 def _items(values: Iterable[object], field: str) -> list[object]:
     if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
         raise ValidationError(field, f"got {describe(values)}", "a list")
-    items = list(values)
+    items = read_list(field, values)
     check_count(field, len(items), 1, MAX_WEBHOOKS)
     return items
 

@@ -20,6 +20,7 @@ import anyio
 import msgspec
 
 from .._errors import ValidationError
+from .._numbers import NON_NEGATIVE_SECONDS_RULE, SECONDS_RULE, duration, shown
 from .._validation import check_sub_account_id, describe
 from ..bulk import BulkReport, Outcome
 from ..eightxeight.models import MessageState
@@ -168,7 +169,6 @@ def _known(i: int, item: ReconcileItem) -> _Item:
 _SOURCE_RULE: Final = (
     "a BulkReport, or an iterable of clientMessageIds or ReconcileItems (not one string)"
 )
-_SECONDS: Final = (int, float)
 
 
 def _check_arguments(
@@ -183,16 +183,13 @@ def _check_arguments(
             "store", f"got {describe(store)}",
             "a ReceiptStore (such as an open SQLiteReceiptStore)",
         )  # fmt: skip
-    if type(wait) not in _SECONDS or not wait >= 0:  # type: ignore[operator]
+    if not (type(wait) is float and wait == math.inf) and duration(wait, zero=True) is None:
         raise ValidationError(
-            "wait", f"got {wait!r}", "a number of seconds >= 0 (math.inf: wait until all resolve)"
-        )
-    if type(poll_interval) not in _SECONDS or not (
-        poll_interval > 0 and math.isfinite(poll_interval)  # type: ignore[operator,arg-type]
-    ):
-        raise ValidationError(
-            "poll_interval", f"got {poll_interval!r}", "a finite number of seconds > 0"
-        )
+            "wait", f"got {shown(wait)}",
+            f"{NON_NEGATIVE_SECONDS_RULE} (math.inf: wait until all resolve)",
+        )  # fmt: skip
+    if duration(poll_interval) is None:
+        raise ValidationError("poll_interval", f"got {shown(poll_interval)}", SECONDS_RULE)
     if sub_account_id is not None:
         sub_account_id = check_sub_account_id(sub_account_id)
     if on_progress is not None and not callable(on_progress):

@@ -17,7 +17,7 @@ from .._errors import APIResponseError, MissingFromAnswerError, ValidationError
 from .._limits import DEFAULT_REVICOM_RATE_LIMIT, RateLimit
 from .._retry import RetryBudget, RetryPolicy
 from .._transport import DEFAULT_CONNECTOR_LIMIT, DEFAULT_MAX_RESPONSE_SIZE, Timeout
-from .._validation import check_count, check_flag, check_uuid, join_uuids
+from .._validation import check_count, check_flag, check_uuid, join_uuids, read_list
 from ..bulk import BulkOptions, BulkReport, Outcome, OutcomeStream
 from ..bulk._calls import (
     Answer,
@@ -148,7 +148,7 @@ class Revicom(BaseClient):
             raise ValidationError(
                 "uuids", "is an async iterable", "an iterable of uuids (stop takes async ones)"
             )
-        items = list(uuids)
+        items = read_list("uuids", uuids)
         if join_uuids(items) is None or set(map(type, items)) != _PLAIN:
             # The slow path: name the bad item, or take a str subclass's plain value
             # (its own hash and equality could hide a duplicate).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
 import msgspec
 
@@ -32,10 +32,14 @@ class StopRequest(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class StopItem(msgspec.Struct, kw_only=True, frozen=True, rename="camel", gc=False):
-    """The outcome for one uuid; ``code`` is one of ``StopCode`` or a newer value."""
+    """The outcome for one uuid; ``code`` is one of ``StopCode`` or a newer value.
+
+    Codes are HTTP-style, at most three digits: a negative one or one over 999
+    (-200, a 24-digit number) cannot be right, and the answer fails to decode
+    (``APIResponseError``)."""
 
     message_uuid: str
-    code: int
+    code: Annotated[int, msgspec.Meta(ge=0, le=999)]
 
 
 class StopResult(msgspec.Struct, kw_only=True, frozen=True, rename="camel"):

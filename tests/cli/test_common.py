@@ -68,6 +68,26 @@ async def test_secrets_from_files_are_never_echoed(sim: Simulator, tmp_path: Pat
     assert ok.code == 0, ok.err
 
 
+@pytest.mark.parametrize("secret", ["t\u00f8k-Secret", "tok-Secret\u20ac", "tok-\u200bSecret"])
+@pytest.mark.parametrize("via", ["file", "environment"])
+async def test_a_secret_no_header_can_carry_exits_2_unsent(
+    sim: Simulator, tmp_path: Path, secret: str, via: str
+) -> None:
+    env = cli_env(sim)
+    args = ["revicom", "stop", "--report", "-"]
+    if via == "file":
+        del env["AIOMSG_REVICOM_TOKEN"]
+        (tmp_path / "token").write_text(secret + "\n", encoding="utf-8")
+        args += ["--token-file", str(tmp_path / "token")]
+    else:
+        env["AIOMSG_REVICOM_TOKEN"] = secret
+    stop = await run_cli(*args, env=env, stdin=uuids(1)[0].encode())
+    assert stop.code == 2, stop.err
+    assert "HTTP header" in stop.err
+    assert "Secret" not in stop.out + stop.err
+    assert sim.requests == []
+
+
 @pytest.mark.parametrize(
     "args", [["revicom", "stop"], ["8x8", "sms", "cancel-batch"], ["8x8", "flows", "delete"]]
 )
