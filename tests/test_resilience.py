@@ -45,7 +45,8 @@ FLOW_OK = Reply(204, b"")
 STOP_OK = Reply(
     200, b'{"errors": false, "items": [{"messageUuid": "%s", "code": 200}]}' % UMID.encode()
 )
-LINE_BATCH_OK = Reply(200, b'{"batchId": "b-1", "acceptedCount": 2, "rejectedCount": 0}')
+# send_batch sends two identical messages: they go out as one.
+LINE_BATCH_OK = Reply(200, b'{"batchId": "b-1", "acceptedCount": 1, "rejectedCount": 0}')
 LINE_ONE_OK = Reply(200, b'{"umid": "u-1", "status": {"state": "queued"}}')
 
 
