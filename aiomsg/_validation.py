@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import islice
+from operator import length_hint
 from typing import Final, TypeVar
 from urllib.parse import quote
 
@@ -206,17 +208,33 @@ def check_count(field: str, count: object, low: int, high: int) -> None:
 T = TypeVar("T")
 
 
-def read_list(field: str, values: Iterable[T]) -> list[T]:
+#: A single-request call reads at most this many times its limit of items (repeats
+#: are sent once, so more may be given), never an endless input to its end.
+MAX_READ_PER_REQUEST: Final = 10
+
+
+def read_list(field: str, values: Iterable[T], most: int | None = None) -> list[T]:
     """One request's input read into a list; an input that raises while read (its
     ``__iter__``, ``__len__`` or a generator) is a ``ValidationError`` whose cause
-    is what it raised."""
+    is what it raised. With ``most``, reading stops past that many items (an endless
+    iterator included) with a ``ValidationError``."""
     try:
-        return list(values)
+        if most is None:
+            items = list(values)
+        else:  # its __len__ is asked as list() would ask it
+            length_hint(values)
+            items = list(islice(values, most + 1))
     except Exception as exc:
         raise ValidationError(
             field, f"raised {type(exc).__name__} while being read",
             "an iterable that can be read to its end",
         ) from exc  # fmt: skip
+    if most is not None and len(items) > most:
+        raise ValidationError(
+            field, f"has more than {most:,} items (reading stopped there)",
+            f"at most {most:,} items, repeats included; the bulk calls take any number",
+        )  # fmt: skip
+    return items
 
 
 def quote_segment(value: str) -> str:

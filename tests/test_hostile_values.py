@@ -345,3 +345,42 @@ async def test_one_id_answered_twice_alike_is_taken() -> None:
     assert [o.outcome for o in report] == [aiomsg.Outcome.ACCEPTED] * 2
     assert result.messages is not None
     assert len(result.messages) == 2
+
+
+# ------------------------------------------------- a single request's endless input
+
+
+def endless_uuids() -> Iterator[str]:
+    n = 0
+    while True:  # bounded by the client: it stops reading past 10 requests' worth
+        n += 1
+        yield f"{n:08x}-0000-4000-8000-000000000000"
+
+
+async def test_a_single_request_call_stops_reading_an_endless_input() -> None:
+    async with serve() as server:
+        async with aiomsg.Revicom(token="dG9rZW4=", base_url=server.url, retry=NO_RETRY) as r:
+            with pytest.raises(aiomsg.ValidationError, match="more than 100,000") as info:
+                await r.stop_batch(endless_uuids())
+        async with client(server) as c:
+            messages = (message(f"m-{i}") for i in range(10**9))
+            with pytest.raises(aiomsg.ValidationError, match="more than 10,000"):
+                await c.chatapps.send_line_notification_batch(SUB, messages)
+    assert info.value.field == "uuids"
+    assert server.requests == []
+
+
+async def test_repeats_beyond_the_request_limit_are_still_read() -> None:
+    """Repeats are sent once, so a stop of 10,000 uuids may be given more items."""
+    ids = [f"{i:08x}-0000-4000-8000-000000000000" for i in range(10_000)]
+
+    def answer(request: SeenRequest) -> Reply:
+        sent = json.loads(request.body)["uuids"]
+        items = [{"messageUuid": u, "code": 200} for u in sent]
+        return Reply(200, json.dumps({"errors": False, "items": items}).encode())
+
+    async with serve(handler=answer) as server:
+        async with aiomsg.Revicom(token="dG9rZW4=", base_url=server.url, retry=NO_RETRY) as r:
+            result = await r.stop_batch(ids * 3)
+    assert len(result.items) == 10_000
+    assert len(json.loads(server.requests[0].body)["uuids"]) == 10_000

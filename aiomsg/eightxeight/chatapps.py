@@ -24,6 +24,7 @@ from .._errors import (
 from .._limits import DEFAULT_8X8_RATE_LIMIT, DEFAULT_FLOWS_RATE_LIMIT, RateLimit
 from .._retry import may_have_been_taken
 from .._validation import (
+    MAX_READ_PER_REQUEST,
     check_account_id,
     check_count,
     check_flag,
@@ -135,7 +136,8 @@ class ChatApps(ScheduledCancels, ReceiptEndpoints):
         Args:
             sub_account_id: The 8x8 sub-account that sends.
             messages: 1 to 1,000 ``LineNotification`` objects or mappings in the API's
-                camelCase JSON shape (validated the same way).
+                camelCase JSON shape (validated the same way); reading stops with a
+                ``ValidationError`` past 10,000 items.
             client_batch_id: Your own id for the batch (up to 100 characters).
             include_messages_in_response: Ask 8x8 to list every message (its umid and
                 status) in the answer.
@@ -156,7 +158,7 @@ class ChatApps(ScheduledCancels, ReceiptEndpoints):
         """
         sub_account_id = check_sub_account_id(sub_account_id)
         check_items(messages, "messages")
-        items = read_list("messages", messages)
+        items = read_list("messages", messages, MAX_READ_PER_REQUEST * MAX_LINE_BATCH)
         check_count("messages", len(items), 1, MAX_LINE_BATCH)
         prepared = prepare(items, 0, _LINE)
         if prepared.failed:  # the first invalid message, as a single call raises

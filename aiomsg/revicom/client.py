@@ -17,7 +17,14 @@ from .._errors import APIResponseError, MissingFromAnswerError, ValidationError
 from .._limits import DEFAULT_REVICOM_RATE_LIMIT, RateLimit
 from .._retry import RetryBudget, RetryPolicy
 from .._transport import DEFAULT_CONNECTOR_LIMIT, DEFAULT_MAX_RESPONSE_SIZE, Timeout
-from .._validation import check_count, check_flag, check_uuid, join_uuids, read_list
+from .._validation import (
+    MAX_READ_PER_REQUEST,
+    check_count,
+    check_flag,
+    check_uuid,
+    join_uuids,
+    read_list,
+)
 from ..bulk import BulkOptions, BulkReport, Outcome, OutcomeStream
 from ..bulk._calls import (
     Answer,
@@ -123,7 +130,8 @@ class Revicom(BaseClient):
         checked against the uuids sent (see ``StopResult``).
 
         Args:
-            uuids: 1 to 10,000 message uuids (a list or any iterable; not one string).
+            uuids: 1 to 10,000 message uuids (a list or any iterable; not one string);
+                reading stops with a ``ValidationError`` past 100,000 items.
 
         Returns:
             One ``StopItem`` per distinct uuid answered, with its code (``StopCode``:
@@ -148,7 +156,7 @@ class Revicom(BaseClient):
             raise ValidationError(
                 "uuids", "is an async iterable", "an iterable of uuids (stop takes async ones)"
             )
-        items = read_list("uuids", uuids)
+        items = read_list("uuids", uuids, MAX_READ_PER_REQUEST * MAX_STOP_BATCH)
         if join_uuids(items) is None or set(map(type, items)) != _PLAIN:
             # The slow path: name the bad item, or take a str subclass's plain value
             # (its own hash and equality could hide a duplicate).
