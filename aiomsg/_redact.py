@@ -13,6 +13,7 @@ import functools
 import html
 import html.entities
 import re
+import threading
 import unicodedata
 import weakref
 from collections.abc import Callable, Sequence
@@ -46,10 +47,18 @@ _BEARER_RE: Final = re.compile(r"(?i)\b(?:bearer|basic)\s+([A-Za-z0-9._~+/=\-]+)
 # it stands for, \/ \" \\ and \'), percent-encoding (either case; a run of bytes is
 # UTF-8) and HTML character references, numeric or named, with or without the closing
 # ";" (as browsers and ``html.unescape`` read them).
+# A named reference counts when it ends in ";" or begins with one of the few names
+# read without it (``&amp``, ``&lt`` ...): other text after an "&" is left alone at
+# regex speed, so an answer full of "&" costs no more than one without.
+_BARE_NAMES: Final = "|".join(
+    sorted((name for name in html.entities.html5 if not name.endswith(";")), key=len, reverse=True)
+)
 _ENCODED_RE: Final = re.compile(
     r"\\u([dD][89abAB][0-9A-Fa-f]{2})\\u([dD][c-fC-F][0-9A-Fa-f]{2})"
     r"|\\u([0-9A-Fa-f]{4})|\\([\\/\"'])|((?:%[0-9A-Fa-f]{2})+)"
-    r"|&(#[0-9]{1,16}|#[xX][0-9A-Fa-f]{1,16}|[A-Za-z][A-Za-z0-9]{0,31})(;?)"
+    r"|&(#[0-9]{1,16}|#[xX][0-9A-Fa-f]{1,16}|[A-Za-z][A-Za-z0-9]{0,31}(?=;)|"
+    + _BARE_NAMES
+    + r")(;?)"
 )
 _ENCODED_MARKS: Final = ("\\", "%", "&")
 #: Layers of encoding looked through (2: a percent-encoded JSON escape, and the like;
@@ -69,22 +78,26 @@ def redact_text(text: str, secrets: Sequence[str] = (), *, numbers: bool = True)
     input it echoes): each of ``secrets`` (the client's credentials, with the forms
     ``secret_forms`` derives) and anything after ``Bearer``/``Basic`` becomes
     ``***``; a run of 7+ digits becomes ``***`` and its last four. Matches are
-    looked for in the text as given and after undoing up to two layers of JSON
-    escapes, percent-encoding and HTML numeric references (mixed freely, character
-    by character), and masked in the text as given: a JSON-escaped or
+    looked for in the text as given and after undoing up to three layers of JSON
+    escapes, percent-encoding and HTML character references (mixed freely,
+    character by character), and masked in the text as given: a JSON-escaped or
     percent-encoded number loses its digits just like ``+6591234567`` does.
     Credentials are masked first, numbers in what remains. ``numbers=False``
     leaves digit runs alone (a timestamp given as epoch seconds). The secrets of
     every live client (``hold_secrets``) are masked too.
     """
-    text = _mask(text, _forms_of((*secrets, *_held)), numbers=False)
+    text = _mask(text, _all_forms(tuple(secrets), _held), numbers=False)
     return _mask(text, (), numbers=True) if numbers else text
 
 
-#: Shortest client secret that ``hold_secrets`` masks in every error of the process.
+#: Shortest form of a client secret that ``hold_secrets`` masks in every error of the
+#: process: shorter ones (a Basic token's user part, say) would mask ordinary words.
 _MIN_HELD: Final = 8
-# The secrets of each live client, by the client's id(); see ``hold_secrets``.
+_HELD_LOCK: Final = threading.Lock()
+# The forms each live client holds, by the client's id(); how many clients hold each
+# form; and those forms, longest first (rebuilt under the lock when they change).
 _HELD: dict[int, tuple[str, ...]] = {}
+_HOLDERS: dict[str, int] = {}
 _held: tuple[str, ...] = ()
 
 
@@ -94,18 +107,48 @@ def hold_secrets(owner: object, secrets: Sequence[str]) -> None:
     A client's credential may reach an error through the caller's own arguments (an
     API key given where an id belongs): validation knows nothing of clients, so each
     client hands its credentials here once, and ``redact_text`` masks them with its
-    own. Secrets shorter than 8 characters are left to their own client's errors.
+    own. Only forms of 8 characters or more are held (a Basic token's short user
+    part is left to its own client's errors); clients sharing a key share its forms.
     """
-    global _held
-    _HELD[id(owner)] = tuple(s for s in secrets if len(s) >= _MIN_HELD)
-    weakref.finalize(owner, _release, id(owner))
-    _held = tuple(dict.fromkeys(s for held in list(_HELD.values()) for s in held))
+    forms = tuple(f for f in _forms_of(tuple(secrets)) if len(f) >= _MIN_HELD)
+    key = id(owner)
+    with _HELD_LOCK:
+        _drop(key)
+        _HELD[key] = forms
+        for form in forms:
+            _HOLDERS[form] = _HOLDERS.get(form, 0) + 1
+        _rebuild()
+    weakref.finalize(owner, _release, key)
 
 
 def _release(key: int) -> None:
+    with _HELD_LOCK:
+        _drop(key)
+        _rebuild()
+
+
+def _drop(key: int) -> None:
+    for form in _HELD.pop(key, ()):
+        left = _HOLDERS[form] - 1
+        if left:
+            _HOLDERS[form] = left
+        else:
+            del _HOLDERS[form]
+
+
+def _rebuild() -> None:
     global _held
-    _HELD.pop(key, None)
-    _held = tuple(dict.fromkeys(s for held in list(_HELD.values()) for s in held))
+    held = tuple(sorted(_HOLDERS, key=len, reverse=True))
+    if held != _held:
+        _held = held
+
+
+@functools.lru_cache(maxsize=64)
+def _all_forms(secrets: tuple[str, ...], held: tuple[str, ...]) -> tuple[str, ...]:
+    """A call's own secrets' forms and every held form, longest first."""
+    if not held:
+        return _forms_of(secrets)
+    return tuple(sorted({*_forms_of(secrets), *held}, key=len, reverse=True))
 
 
 def redact(text: str, secrets: Sequence[str] = ()) -> str:
@@ -127,10 +170,15 @@ def _mask(text: str, forms: tuple[str, ...], *, numbers: bool) -> str:
     spans: list[tuple[int, int]] | None = None  # None: the identity (layer 0)
     for depth in range(_LAYERS + 1):
         _find(layer, spans, forms, cuts, numbers)
-        if depth == _LAYERS or not any(mark in layer for mark in _ENCODED_MARKS):
+        if depth == _LAYERS or not _encoded(layer):
             break
         layer, spans = _decode_layer(layer, spans)
     return _apply(text, cuts) if cuts else text
+
+
+def _encoded(text: str) -> bool:
+    """Whether ``text`` holds an escape, a percent-encoded byte or a reference."""
+    return any(mark in text for mark in _ENCODED_MARKS) and _ENCODED_RE.search(text) is not None
 
 
 def _find(
@@ -181,10 +229,17 @@ def _decode_layer(
         whole = span(start, end)
         out_spans.extend([whole] * len(chars))
 
+    def keep(start: int, end: int) -> None:  # a run of plain text, at C speed
+        if start < end:
+            out.append(text[start:end])
+            if spans is None:
+                out_spans.extend(zip(range(start, end), range(start + 1, end + 1), strict=True))
+            else:
+                out_spans.extend(spans[start:end])
+
     pos = 0
     for m in _ENCODED_RE.finditer(text):
-        for i in range(pos, m.start()):
-            emit(text[i], i, i + 1)
+        keep(pos, m.start())
         pos = m.end()
         high, low, hex4, escaped, percent, ref, semicolon = m.groups()
         if percent is not None:
@@ -198,8 +253,7 @@ def _decode_layer(
             emit(chr(int(hex4, 16)), m.start(), m.end())
         else:
             pos = _emit_reference(text, m.start(), ref, semicolon, emit)
-    for i in range(pos, len(text)):
-        emit(text[i], i, i + 1)
+    keep(pos, len(text))
     return "".join(out), out_spans
 
 
@@ -301,7 +355,7 @@ def secret_forms(secret: str) -> tuple[str, ...]:
     else:
         clear = [secret]
     for text in clear:
-        whole = base64.b64encode(text.encode("utf-8")).decode("ascii")
+        whole = base64.b64encode(text.encode("utf-8", "surrogatepass")).decode("ascii")
         forms += [whole, whole.translate(_URLSAFE), whole.rstrip("=")]
         forms += _base64_cores(text)
     return tuple(dict.fromkeys(forms))
@@ -319,7 +373,7 @@ def _base64_cores(text: str) -> list[str]:
     are the same whatever surrounds it, so ``user:key`` encoded with an unknown
     user still holds the key's core at one of the three offsets.
     """
-    data = text.encode("utf-8")
+    data = text.encode("utf-8", "surrogatepass")
     cores: list[str] = []
     for offset in range(3):
         encoded = base64.b64encode(bytes(offset) + data + bytes(2)).decode("ascii")
@@ -347,11 +401,13 @@ def excerpt(body: bytes, secrets: Sequence[str], content_type: str | None = None
     # Zero bytes and other control characters show as nothing, and would let a
     # credential interleaved with them read as the credential itself.
     text = _CONTROL_RE.sub("", text)
-    forms = _forms_of((*secrets, *_held))
+    forms = _all_forms(tuple(secrets), _held)
     if codec != "utf-8" and forms:
         # The secret as its UTF-8 bytes, seen through the encoding shown here.
         misread = {
-            form.encode("utf-8").decode(codec, "replace") for form in forms if not form.isascii()
+            form.encode("utf-8", "surrogatepass").decode(codec, "replace")
+            for form in forms
+            if not form.isascii()
         }
         forms = tuple(sorted(set(forms) | misread, key=len, reverse=True))
     if len(body) > _EXCERPT_SOURCE:
@@ -385,9 +441,12 @@ def body_text(data: bytes, content_type: str | None = None) -> tuple[str, str]:
     codec = _codec_of(data, content_type)
     try:
         decoder = codecs.getincrementaldecoder(codec)("strict")
-        return decoder.decode(data, final=False), _utf8_or(codec)
-    except (UnicodeDecodeError, LookupError):
+        text = decoder.decode(data, final=False)
+    except Exception:  # a server's bytes and charset: nothing they hold may escape
+        text = None
+    if type(text) is not str:
         return data.decode("cp1252", "replace"), "cp1252"
+    return text, _utf8_or(codec)
 
 
 def _utf8_or(codec: str) -> str:
@@ -403,9 +462,11 @@ def _codec_of(data: bytes, content_type: str | None) -> str:
     declared = _CHARSET_RE.search(content_type) if content_type else None
     if declared is not None:
         try:
-            codec = codecs.lookup(declared.group(1)).name
+            info = codecs.lookup(declared.group(1))
         except LookupError:
-            codec = ""
+            info = None
+        # Only a text encoding names a charset (not rot13, base64, zlib ...).
+        codec = info.name if info is not None and info._is_text_encoding else ""
         if codec and codec not in ("utf-16", "utf-32"):
             return codec
     # No BOM: text starts with an ASCII character in practice, whose zero bytes give
@@ -462,7 +523,7 @@ def _without_cut_secret(text: str, forms: tuple[str, ...]) -> str:
                     start = len(layer) - k
                     end = min(end, start if spans is None else spans[start][0])
                     break
-        if depth == _LAYERS or not any(mark in layer for mark in _ENCODED_MARKS):
+        if depth == _LAYERS or not _encoded(layer):
             break
         layer, spans = _decode_layer(layer, spans)
     return text[:end]

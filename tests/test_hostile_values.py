@@ -307,6 +307,7 @@ async def test_impossible_counts_from_a_single_batch_are_unknown(over: dict[str,
             with pytest.raises(aiomsg.OutcomeUnknownError) as info:
                 await c.chatapps.send_line_notification_batch(SUB, [message()])
     assert info.value.client_message_ids == ("m-1",)
+    assert isinstance(info.value.__cause__, aiomsg.APIResponseError)
 
 
 def twice(request: SeenRequest, second: dict[str, Any]) -> Reply:

@@ -185,13 +185,18 @@ class ChatApps(ScheduledCancels, ReceiptEndpoints):
         )  # fmt: skip
         problem = _impossible_batch_answer(result, batch.messages)
         if problem is not None:
+            method = SEND_LINE_BATCH.method
+            url = self._requester.host.shown(SEND_LINE_BATCH.path(sub_account_id=sub_account_id))
+            cause = APIResponseError(
+                f"8x8's answer to the LINE batch cannot be right: {problem}",
+                method=method, url=url, status_code=200,
+            )  # fmt: skip
             raise OutcomeUnknownError(
                 f"{what} was answered, but the answer cannot be right ({problem}); "
                 "it was not re-sent. Reconcile by clientMessageId",
                 client_message_ids=[str(m.client_message_id) for m in batch.messages],
-                method=SEND_LINE_BATCH.method,
-                url=self._requester.host.shown(SEND_LINE_BATCH.path(sub_account_id=sub_account_id)),
-            )
+                method=method, url=url,
+            ) from cause  # fmt: skip
         return result
 
     async def _send_once(
