@@ -37,7 +37,7 @@ _EXCERPT_SOURCE: Final = 4096
 # Runs of 7+ digits (optionally after "+") look like phone numbers: keep the last 4.
 # Not the fraction of a decimal number (a timestamp's "19.4297387"), nor digits inside
 # an identifier (a GUID's "b4478860-...").
-_MSISDN_RE: Final = re.compile(r"(?<!\d\.)(?<![0-9A-Za-z])\+?\d{3,}(\d{4})\b")
+_MSISDN_RE: Final = re.compile(r"(?<!\d\.)(?<![0-9A-Za-z])(?<!\d)\+?\d{3,}(\d{4})\b")
 # Written with separators after a "+": "+65 9123 4567", "+65-9123-4567", "+1 (555) 010-9999",
 # and form-encoded, a "+" for each space: "+65+9123+4567".
 _SPACED_MSISDN_RE: Final = re.compile(r"\+\d[\d\s.()+\-]{5,}\d")

@@ -117,3 +117,12 @@ def test_text_with_ampersands_that_encode_nothing_is_left_as_it_is(text: str) ->
 )
 def test_a_secret_behind_a_named_or_bare_reference_is_masked(echo: str) -> None:
     assert redact_text(f"got {echo} back", ("p&ss-w0rd-held",)) == "got *** back"
+
+
+@pytest.mark.parametrize("digit", ["9", "\u0669"])  # ASCII and Arabic-Indic nine
+def test_a_long_run_of_digits_is_masked_once_from_its_start(digit: str) -> None:
+    """Matching starts only where a run of digits starts (it once restarted at every
+    digit of a run of non-ASCII ones, which is quadratic in the run's length)."""
+    run = digit * 10_000
+    assert redact_text(f"x {run} y") == f"x ***{digit * 4} y"
+    assert redact_text(f"x {run}a") == f"x {run}a"  # inside a word: not a number
